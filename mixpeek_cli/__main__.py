@@ -1,0 +1,3 @@
+from mixpeek_cli.cli import main
+
+main()

@@ -1,0 +1,114 @@
+"""`mixpeek deploy`: flags in, DeployResult out; the work is in mixpeek_cli.deploy."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mixpeek_cli.commands import options
+from mixpeek_cli.runner import Output, run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mixpeek_cli.reporter import Reporter
+    from mixpeek_cli.settings import Settings
+
+LOCAL_APP_ID = "local-app"
+LOCAL_API_KEY = "local-emulator-key"
+
+
+def deploy(
+    path: options.PathArg = Path("."),
+    message: Annotated[
+        str | None,
+        typer.Option("-m", "--message", help="What changed [default: the HEAD commit's subject]."),
+    ] = None,
+    app: options.AppId = None,
+    environment: options.Environment = None,
+    api_key: options.ApiKey = None,
+    base_url: options.BaseUrl = None,
+    poll_interval: options.PollInterval = None,
+    timeout: options.Timeout = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="Follow the deploy until it is final.")
+    ] = True,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Build the bundle and show what would be sent.")
+    ] = False,
+    local: Annotated[
+        bool,
+        typer.Option("--local", help="Deploy to an emulator started for this run (no account)."),
+    ] = False,
+    json_output: options.Json = False,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """Bundle PATH, upload it and deploy it; follow the build until it is final."""
+    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+
+    def body(console: Console, reporter: Reporter) -> int:
+        from mixpeek_cli.deploy import DeployRequest, check_directory, run_deploy
+        from mixpeek_cli.render import render_deploy
+        from mixpeek_cli.settings import resolve_settings
+
+        root = check_directory(path)
+        settings = resolve_settings(
+            root=root,
+            env=os.environ,
+            api_key=api_key,
+            base_url=base_url,
+            app_id=app,
+            environment=environment,
+            poll_interval=poll_interval,
+            timeout=timeout,
+        )
+        request = DeployRequest(path=root, message=message, wait=wait, dry_run=dry_run)
+        trace = (lambda line: console.print(f"[dim]http: {line}[/]")) if verbose else None
+        if local and not dry_run:
+            with _local_emulator(reporter) as base:
+                settings = _for_emulator(settings, base)
+                result = run_deploy(settings, request, reporter, trace=trace)
+        else:
+            result = run_deploy(settings, request, reporter, trace=trace)
+        return render_deploy(result, output, console)
+
+    raise typer.Exit(run_command(output, body))
+
+
+def _for_emulator(settings: Settings, base_url: str) -> Settings:
+    from dataclasses import replace
+
+    return replace(
+        settings,
+        base_url=base_url,
+        api_key=settings.api_key or LOCAL_API_KEY,
+        app_id=settings.app_id or LOCAL_APP_ID,
+        # The emulator builds in about a second; poll it briskly.
+        poll_interval=min(settings.poll_interval, 0.5),
+    )
+
+
+@contextmanager
+def _local_emulator(reporter: Reporter) -> Iterator[str]:
+    """Start the emulator in-process for one run; stop it however the run ends."""
+    from mixpeek_cli.errors import UsageError
+
+    try:
+        from mixpeek_cli.emulator import start_emulator
+    except ImportError as exc:
+        raise UsageError(
+            f"--local needs the emulator's packages ({exc.name} is missing)",
+            hint="pip install 'mixpeek-cli[emulator]'",
+        ) from None
+    handle = start_emulator(build_seconds=1.0)
+    try:
+        reporter.info(f"local emulator running at {handle.base_url}")
+        yield handle.base_url
+    finally:
+        handle.stop()

@@ -1,0 +1,55 @@
+"""Flags shared by several commands, declared once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+PathArg = Annotated[
+    Path,
+    typer.Argument(help="Directory of the app to deploy.", metavar="PATH", show_default=True),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        help="API key (prefer MIXPEEK_API_KEY: flags show in `ps`).",
+        show_default=False,
+    ),
+]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url", help="API base URL [env MIXPEEK_BASE_URL; default https://api.mixpeek.com]."
+    ),
+]
+AppId = Annotated[
+    str | None,
+    typer.Option("-a", "--app", help="App id [env MIXPEEK_APP_ID; mixpeek.toml app_id]."),
+]
+Environment = Annotated[
+    str | None,
+    typer.Option(
+        "-e",
+        "--environment",
+        help="staging or production [env MIXPEEK_ENVIRONMENT; mixpeek.toml; default production].",
+    ),
+]
+PollInterval = Annotated[
+    float | None,
+    typer.Option(
+        "--poll-interval",
+        help="First status poll interval, seconds [env MIXPEEK_POLL_INTERVAL; default 1.0].",
+    ),
+]
+Timeout = Annotated[
+    float | None,
+    typer.Option("--timeout", help="Give up waiting after this many seconds [default 900]."),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print errors only.")]
+Verbose = Annotated[
+    bool, typer.Option("-v", "--verbose", help="Show HTTP exchanges and error details.")
+]

@@ -1,0 +1,223 @@
+"""The deploy, stage by stage: bundle, git metadata, upload, create, follow.
+
+This module decides the order and the data passed between stages. It talks to
+the user only through a :class:`~mixpeek_cli.reporter.Reporter` and returns a
+:class:`DeployResult` that the CLI renders for people or as JSON.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mixpeek_cli.errors import ExitCode, Interrupted, UsageError
+from mixpeek_cli.gitmeta import GitInfo, read_git_info
+from mixpeek_cli.reporter import Reporter
+from mixpeek_cli.settings import Settings
+
+if TYPE_CHECKING:
+    from mixpeek_cli.api import DeployInfo
+
+BUNDLE_FILENAME = "bundle.zip"
+LARGEST_SHOWN = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployRequest:
+    path: Path
+    message: str | None
+    wait: bool = True
+    dry_run: bool = False
+
+
+@dataclass(kw_only=True)
+class DeployResult:
+    """What happened; rendered by :mod:`mixpeek_cli.render` (the JSON shape is a contract)."""
+
+    app_id: str | None
+    environment: str
+    message: str
+    deploy_id: str | None = None
+    status: str | None = None
+    url: str | None = None
+    error: str | None = None
+    bundle_s3_key: str | None = None
+    bundle_sha256: str
+    bundle_bytes: int
+    file_count: int
+    input_bytes: int
+    source_files_count: int
+    source_files_skipped: int
+    git_commit_sha: str | None
+    git_commit_message: str | None
+    git_author: str | None
+    already_uploaded: bool = False
+    dry_run: bool = False
+    waited: bool = True
+    timed_out: bool = False
+    largest_files: list[tuple[str, int]] = field(default_factory=list)
+    log_tail: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.dry_run or not self.waited:
+            return ExitCode.OK
+        if self.timed_out:
+            return ExitCode.TIMEOUT
+        if self.status == "failed":
+            return ExitCode.DEPLOY_FAILED
+        return ExitCode.OK if self.status == "complete" else ExitCode.API
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "app_id": self.app_id,
+            "deploy_id": self.deploy_id,
+            "status": self.status,
+            "environment": self.environment,
+            "message": self.message,
+            "url": self.url,
+            "error": self.error,
+            "bundle_s3_key": self.bundle_s3_key,
+            "bundle_sha256": self.bundle_sha256,
+            "bundle_bytes": self.bundle_bytes,
+            "file_count": self.file_count,
+            "input_bytes": self.input_bytes,
+            "source_files_count": self.source_files_count,
+            "source_files_skipped": self.source_files_skipped,
+            "git_commit_sha": self.git_commit_sha,
+            "git_commit_message": self.git_commit_message,
+            "git_author": self.git_author,
+            "already_uploaded": self.already_uploaded,
+            "dry_run": self.dry_run,
+            "timed_out": self.timed_out,
+            "largest_files": [{"path": p, "bytes": n} for p, n in self.largest_files],
+            "log_tail": self.log_tail,
+        }
+
+
+def check_directory(path: Path) -> Path:
+    if not path.exists():
+        raise UsageError(f"{path} does not exist", hint="pass the directory of the app to deploy")
+    if not path.is_dir():
+        raise UsageError(f"{path} is not a directory", hint="pass the app's directory, not a file")
+    return path.resolve()
+
+
+def resolve_message(message: str | None, git: GitInfo) -> str:
+    if message is not None:
+        if not message.strip():
+            raise UsageError("the deploy message is empty", hint='pass -m "what changed"')
+        return message
+    if git.subject:
+        return git.subject
+    raise UsageError(
+        "no deploy message and no git commit to take one from", hint='pass -m "what changed"'
+    )
+
+
+def run_deploy(
+    settings: Settings,
+    request: DeployRequest,
+    reporter: Reporter,
+    *,
+    trace: Callable[[str], None] | None = None,
+) -> DeployResult:
+    root = check_directory(request.path)
+    if not request.dry_run:
+        settings.require_remote()
+    git = read_git_info(root)
+    message = resolve_message(request.message, git)
+    if git.dirty:
+        reporter.warn("there are uncommitted changes: the working tree is deployed, not HEAD")
+
+    from mixpeek_cli.bundle import build_bundle
+    from mixpeek_cli.source_files import select_source_files
+
+    bundle = build_bundle(root, reporter)
+    try:
+        sources = select_source_files(bundle.files)
+        largest = sorted(bundle.files, key=lambda f: (-f.size, f.path))[:LARGEST_SHOWN]
+        result = DeployResult(
+            app_id=settings.app_id,
+            environment=settings.environment,
+            message=message,
+            bundle_sha256=bundle.sha256,
+            bundle_bytes=bundle.size,
+            file_count=len(bundle.files),
+            input_bytes=bundle.input_bytes,
+            source_files_count=len(sources.files),
+            source_files_skipped=(
+                sources.skipped_binary + sources.skipped_large + sources.skipped_budget
+            ),
+            git_commit_sha=git.commit_sha,
+            git_commit_message=git.commit_message,
+            git_author=git.author,
+            dry_run=request.dry_run,
+            waited=request.wait,
+            largest_files=[(f.path, f.size) for f in largest],
+        )
+        if request.dry_run:
+            return result
+        app_id, api_key = settings.require_remote()
+        from mixpeek_cli.api import ApiClient
+        from mixpeek_cli.upload import upload_bundle
+
+        with ApiClient(settings.base_url, api_key, trace=trace) as api:
+            target = api.create_upload(
+                app_id, filename=BUNDLE_FILENAME, size=bundle.size, sha256=bundle.sha256
+            )
+            result.bundle_s3_key = target.bundle_s3_key
+            result.already_uploaded = target.already_uploaded
+            if target.already_uploaded:
+                reporter.info("bundle already uploaded: skipping the upload")
+            else:
+                upload_bundle(target, bundle.zip_path, bundle.size, reporter)
+            body = {
+                "message": message,
+                "environment": settings.environment,
+                "source": "cli_upload",
+                "bundle_s3_key": target.bundle_s3_key,
+                "source_files": sources.files,
+                "git_commit_sha": git.commit_sha,
+                "git_commit_message": git.commit_message,
+                "git_author": git.author,
+            }
+            deploy = api.create_deploy(app_id, body, idempotency_key=str(uuid.uuid4()))
+            _absorb(result, deploy)
+            reporter.info(f"deploy {deploy.deploy_id} created ({deploy.status})")
+            if not request.wait:
+                return result
+            try:
+                from mixpeek_cli.follow import follow_deploy
+
+                followed = follow_deploy(
+                    api,
+                    deploy,
+                    reporter=reporter,
+                    poll_interval=settings.poll_interval,
+                    timeout=settings.timeout,
+                )
+            except KeyboardInterrupt:
+                raise Interrupted(
+                    f"interrupted; deploy {deploy.deploy_id} goes on server-side",
+                    hint=f"follow it with: mixpeek deploys status {deploy.deploy_id} --wait",
+                    deploy_id=deploy.deploy_id,
+                ) from None
+            _absorb(result, followed.deploy)
+            result.timed_out = followed.timed_out
+            result.log_tail = followed.log_tail
+            return result
+    finally:
+        bundle.zip_path.unlink(missing_ok=True)
+
+
+def _absorb(result: DeployResult, deploy: DeployInfo) -> None:
+    result.deploy_id = deploy.deploy_id
+    result.status = deploy.status
+    result.url = deploy.url
+    result.error = deploy.error
+    if deploy.environment:
+        result.environment = deploy.environment

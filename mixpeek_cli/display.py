@@ -1,0 +1,169 @@
+"""Reporters that show progress on stderr: rich on a terminal, plain lines elsewhere.
+
+stdout is reserved for the command's result; nothing here writes to it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import IO, TYPE_CHECKING
+
+from mixpeek_cli.reporter import NullReporter, ProgressTask, Reporter, Unit
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.status import Status
+
+STATUS_TEXT = {
+    "queued": "queued, waiting for a builder",
+    "building": "building",
+    "complete": "complete",
+    "failed": "failed",
+}
+
+
+def human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"
+
+
+class PlainReporter:
+    """Whole lines, no control codes: for CI logs, hooks and pipes."""
+
+    def __init__(self, stream: IO[str] | None = None) -> None:
+        self._stream = stream
+        self._task: _PlainTask | None = None
+
+    def _write(self, line: str) -> None:
+        stream = self._stream or sys.stderr
+        stream.write(line + "\n")
+        stream.flush()
+
+    def info(self, message: str) -> None:
+        self._write(message)
+
+    def warn(self, message: str) -> None:
+        self._write(f"warning: {message}")
+
+    def progress(self, description: str, total: int, unit: Unit) -> ProgressTask:
+        amount = f"{total} files" if unit == "files" else human_bytes(total)
+        self._write(f"{description} {amount}...")
+        self._task = _PlainTask()
+        return self._task
+
+    def finish_progress(self) -> None:
+        self._task = None
+
+    def status(self, status: str, detail: str | None = None) -> None:
+        text = STATUS_TEXT.get(status, status)
+        self._write(f"status: {text}" + (f" ({detail})" if detail else ""))
+
+    def log_lines(self, lines: list[str]) -> None:
+        for line in lines:
+            self._write(f"  | {line}")
+
+    def close(self) -> None:
+        pass
+
+
+class _PlainTask:
+    def advance(self, amount: int) -> None:
+        pass
+
+
+class RichReporter:
+    """Progress bars, rates and a live status line, on a stderr console."""
+
+    def __init__(self, console: Console) -> None:
+        self._console = console
+        self._progress: Progress | None = None
+        self._status: Status | None = None
+
+    def info(self, message: str) -> None:
+        self._console.print(message, markup=False, highlight=False)
+
+    def warn(self, message: str) -> None:
+        self._console.print(f"[yellow]warning:[/] {_escape(message)}", highlight=False)
+
+    def progress(self, description: str, total: int, unit: Unit) -> ProgressTask:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TransferSpeedColumn,
+        )
+
+        self._stop_status()
+        columns = [TextColumn("{task.description}"), BarColumn()]
+        if unit == "bytes":
+            columns += [DownloadColumn(binary_units=True), TransferSpeedColumn()]
+        else:
+            columns += [MofNCompleteColumn(), TextColumn("files")]
+        progress = Progress(*columns, TimeElapsedColumn(), console=self._console, transient=False)
+        progress.start()
+        self._progress = progress
+        task_id = progress.add_task(description, total=total)
+        return _RichTask(progress, task_id)
+
+    def finish_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def status(self, status: str, detail: str | None = None) -> None:
+        text = STATUS_TEXT.get(status, status)
+        self._console.print(f"status: [bold]{_escape(text)}[/]", highlight=False)
+        if status in ("complete", "failed"):
+            self._stop_status()
+            return
+        if self._status is None:
+            self._status = self._console.status(f"deploy {text}...")
+            self._status.start()
+        else:
+            self._status.update(f"deploy {text}...")
+
+    def log_lines(self, lines: list[str]) -> None:
+        for line in lines:
+            self._console.print(f"[dim]  | {_escape(line)}[/]", highlight=False)
+
+    def close(self) -> None:
+        self.finish_progress()
+        self._stop_status()
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+class _RichTask:
+    def __init__(self, progress: Progress, task_id: object) -> None:
+        self._progress = progress
+        self._task_id = task_id
+
+    def advance(self, amount: int) -> None:
+        self._progress.advance(self._task_id, amount)  # type: ignore[arg-type]
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def make_reporter(
+    *, quiet: bool, console: Console | None, stream: IO[str] | None = None
+) -> Reporter:
+    """Rich when stderr is a terminal, plain lines otherwise, nothing with ``--quiet``."""
+    if quiet:
+        return NullReporter()
+    if console is not None and console.is_terminal and not console.is_dumb_terminal:
+        return RichReporter(console)
+    return PlainReporter(stream)

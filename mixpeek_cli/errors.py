@@ -1,0 +1,80 @@
+"""Exit codes and the exceptions that carry them.
+
+Every failure a user can meet is raised as a :class:`MixpeekError` subclass whose
+message says what went wrong and, where possible, what to do. The CLI layer catches
+them in exactly one place (``mixpeek_cli.cli.run_command``) and turns them into a
+one-line message on stderr plus the matching exit code.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """The documented exit codes (docs/exit-codes.md)."""
+
+    OK = 0
+    DEPLOY_FAILED = 1
+    USAGE = 2
+    TIMEOUT = 3
+    AUTH = 4
+    API = 5
+    INTERRUPTED = 130
+
+
+class MixpeekError(Exception):
+    """Base class: a failure with a user-facing message and an exit code."""
+
+    exit_code: ExitCode = ExitCode.API
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        text = self.message.rstrip(".")
+        if self.hint:
+            text = f"{text}. {self.hint}"
+        return " ".join(text.split())
+
+
+class UsageError(MixpeekError):
+    """Bad flags, settings or local input. Raised before any network call."""
+
+    exit_code = ExitCode.USAGE
+
+
+class AuthError(MixpeekError):
+    """The API refused the key (401/403)."""
+
+    exit_code = ExitCode.AUTH
+
+
+class ApiError(MixpeekError):
+    """Any other API or network failure after retries."""
+
+    exit_code = ExitCode.API
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, status_code: int | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.status_code = status_code
+
+
+class UploadError(MixpeekError):
+    """The bundle could not be uploaded (or its arrival could not be confirmed)."""
+
+    exit_code = ExitCode.API
+
+
+class Interrupted(MixpeekError):
+    """Ctrl-C. If a deploy was already created it goes on server-side; say which one."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str, *, hint: str | None = None, deploy_id: str | None = None):
+        super().__init__(message, hint=hint)
+        self.deploy_id = deploy_id

@@ -1,0 +1,60 @@
+"""Git metadata of the repository holding the deployed directory, read with GitPython."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class GitInfo:
+    commit_sha: str | None
+    commit_message: str | None
+    author: str | None
+    dirty: bool
+
+    @property
+    def subject(self) -> str | None:
+        if not self.commit_message:
+            return None
+        return self.commit_message.splitlines()[0].strip() or None
+
+
+NO_GIT = GitInfo(commit_sha=None, commit_message=None, author=None, dirty=False)
+
+
+def read_git_info(path: Path) -> GitInfo:
+    """HEAD's sha, message and author, and whether ``path`` has uncommitted changes.
+
+    Not in a repository, or no git executable: every field is empty. A repository
+    with no commit yet: no commit fields, but ``dirty`` still says whether files exist.
+    """
+    # Without this, importing GitPython on a machine with no git binary raises ImportError.
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    import git
+
+    try:
+        repo = git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return NO_GIT
+    with repo:
+        if repo.bare or repo.working_tree_dir is None:
+            return NO_GIT
+        try:
+            rel = os.path.relpath(path.resolve(), Path(repo.working_tree_dir).resolve())
+            dirty = repo.is_dirty(untracked_files=True, path=None if rel == "." else rel)
+        except (git.GitCommandError, OSError):
+            dirty = False
+        if not repo.head.is_valid():
+            return GitInfo(commit_sha=None, commit_message=None, author=None, dirty=dirty)
+        commit = repo.head.commit
+        message = commit.message
+        if isinstance(message, bytes):
+            message = message.decode("utf-8", "replace")
+        return GitInfo(
+            commit_sha=commit.hexsha,
+            commit_message=message.rstrip("\n"),
+            author=f"{commit.author.name} <{commit.author.email}>",
+            dirty=dirty,
+        )

@@ -1,0 +1,270 @@
+"""Which files under a deploy PATH are left out of the bundle.
+
+Every rule uses gitignore syntax and is matched by :mod:`pathspec`. Rules are applied
+in this order, the last match winning:
+
+1. :data:`DEFAULT_EXCLUDES`;
+2. git's own rules: ``core.excludesFile``, ``.git/info/exclude``, then every
+   ``.gitignore`` from the repository top down to PATH and below it (deeper files
+   after shallower ones, as deeper ones take precedence in git);
+3. ``.mixpeekignore`` at PATH, so it can re-include what git ignores (``!dist/``).
+
+All patterns go into ONE :class:`pathspec.GitIgnoreSpec` so git's precedence rules
+hold across sources. Each pattern is rebased from the directory of the file it came
+from to the repository top (PATH itself outside a repository), and every path is
+matched in those coordinates.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from pathspec import GitIgnoreSpec
+
+DEFAULT_EXCLUDES: tuple[str, ...] = (
+    ".git/",
+    ".hg/",
+    ".svn/",
+    ".mixpeek/",
+    "__pycache__/",
+    "*.pyc",
+    ".venv/",
+    "venv/",
+    "node_modules/",
+    ".DS_Store",
+    ".env",
+    ".env.*",
+    "!.env.example",
+    ".pytest_cache/",
+    ".mypy_cache/",
+    ".ruff_cache/",
+    ".tox/",
+)
+"""Built-in exclusions, applied first so any ignore file can override them."""
+
+MIXPEEKIGNORE = ".mixpeekignore"
+GITIGNORE = ".gitignore"
+DEFAULTS_SOURCE = "<built-in defaults>"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One pattern and where it came from (for explaining a decision)."""
+
+    source: str  # file path, or DEFAULTS_SOURCE
+    line: int  # 1-based; 0 for built-in defaults
+    pattern: str  # as written in the source
+
+
+_GLOB_SPECIALS = frozenset("\\*?[]!#")
+
+
+def _escape_base(base: str) -> str:
+    """Escape a directory path so it matches literally as a pattern prefix."""
+    return "".join(f"\\{ch}" if ch in _GLOB_SPECIALS else ch for ch in base)
+
+
+def rebase_pattern(pattern: str, base: str) -> str | None:
+    """Rewrite one gitignore line from directory ``base`` ("" or "a/b") to the top.
+
+    Returns None for blank lines and comments. A leading ``!`` stays a negation;
+    escapes such as ``\\!`` and ``\\#`` are kept as written.
+    """
+    line = pattern.rstrip("\r\n")
+    if not line.strip() or line.startswith("#"):
+        return None
+    negate = line.startswith("!")
+    body = line[1:] if negate else line
+    if not body.strip():
+        return None
+    # A slash anywhere but at the end anchors the pattern to its file's directory.
+    anchored = "/" in body.rstrip("/")
+    if base:
+        escaped = _escape_base(base)
+        body = f"{escaped}/{body.lstrip('/')}" if anchored else f"{escaped}/**/{body}"
+    return f"!{body}" if negate else body
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The lines of one rule source and the top-relative directory they apply to."""
+
+    name: str
+    base: str
+    lines: tuple[str, ...]
+    is_default: bool = False
+
+
+class IgnoreRules:
+    """The combined rules for one deploy PATH.
+
+    ``prefix`` is PATH relative to the repository top ("" when PATH is the top or
+    not in a repository); callers pass paths relative to PATH.
+    """
+
+    def __init__(self, prefix: str, sources: Iterable[_Source]) -> None:
+        self.prefix = prefix
+        self.rules: list[Rule] = []
+        patterns: list[str] = []
+        for source in sources:
+            for number, raw in enumerate(source.lines, start=1):
+                rebased = rebase_pattern(raw, source.base)
+                if rebased is None:
+                    continue
+                patterns.append(rebased)
+                line = 0 if source.is_default else number
+                self.rules.append(Rule(source.name, line, raw.rstrip("\r\n")))
+        self._spec = GitIgnoreSpec.from_lines(patterns)
+
+    def _top(self, relpath: str) -> str:
+        rel = relpath.strip("/")
+        if not self.prefix:
+            return rel
+        return f"{self.prefix}/{rel}" if rel else self.prefix
+
+    def _check(self, toppath: str) -> tuple[bool, int | None]:
+        result = self._spec.check_file(toppath)
+        return bool(result.include), result.index
+
+    def is_excluded_dir(self, relpath: str) -> bool:
+        """True when the directory ``relpath`` (relative to PATH) is excluded."""
+        return self._check(self._top(relpath) + "/")[0]
+
+    def is_excluded_file(self, relpath: str) -> bool:
+        """True when the file ``relpath`` (relative to PATH) is excluded."""
+        return self._check(self._top(relpath))[0]
+
+    def is_excluded_path(self, relpath: str) -> bool:
+        """True when the file or any directory above it (within PATH) is excluded.
+
+        A pruned walk never reaches such a file; this answers the same question for a
+        path reached another way (a symlink's target).
+        """
+        parts = relpath.strip("/").split("/")
+        for depth in range(1, len(parts)):
+            if self.is_excluded_dir("/".join(parts[:depth])):
+                return True
+        return self.is_excluded_file(relpath)
+
+    def explain(self, relpath: str, *, is_dir: bool = False) -> Rule | None:
+        """The rule that decided ``relpath``'s fate, or None when no rule matched."""
+        top = self._top(relpath) + ("/" if is_dir else "")
+        _, index = self._check(top)
+        return None if index is None else self.rules[index]
+
+
+def _read_lines(path: Path) -> list[str] | None:
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError:
+        # git silently skips ignore files it cannot read; do the same.
+        return None
+    return data.decode("utf-8", errors="surrogateescape").splitlines()
+
+
+@dataclass(frozen=True)
+class _RepoInfo:
+    top: Path
+    exclude_files: tuple[Path, ...]  # core.excludesFile, then info/exclude
+
+
+def _default_excludes_file() -> Path:
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".config"
+    return base / "git" / "ignore"
+
+
+def _find_repo(root: Path) -> _RepoInfo | None:
+    try:
+        import git  # GitPython raises ImportError when no git executable exists
+    except ImportError:
+        return None
+    try:
+        repo = git.Repo(root, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return None
+    try:
+        if repo.bare or repo.working_tree_dir is None:
+            return None
+        top = Path(os.path.realpath(repo.working_tree_dir))
+        excludes_file: Path
+        try:
+            value = repo.config_reader().get_value("core", "excludesFile", "")
+        except Exception:  # noqa: BLE001 - a broken config must not stop a deploy
+            value = ""
+        if value:
+            excludes_file = Path(os.path.expanduser(str(value)))
+            if not excludes_file.is_absolute():
+                excludes_file = top / excludes_file
+        else:
+            excludes_file = _default_excludes_file()
+        info_exclude = Path(repo.common_dir) / "info" / "exclude"
+        return _RepoInfo(top, (excludes_file, info_exclude))
+    finally:
+        repo.close()
+
+
+def _join(prefix: str, rel: str) -> str:
+    return "/".join(part for part in (prefix, rel) if part)
+
+
+def _gitignores_below(
+    root: Path, prefix: str, head: list[_Source], tail: list[_Source]
+) -> list[_Source]:
+    """Read every ``.gitignore`` under ``root`` with a walk pruned by the rules so far.
+
+    A directory's own ``.gitignore`` is read before its children are judged, and
+    the walk is depth-first top-down, so an ancestor's file always precedes a
+    descendant's (the order git's precedence needs; siblings never overlap).
+    """
+    found: list[_Source] = []
+    rules = IgnoreRules(prefix, [*head, *tail])
+    stack = [""]
+    while stack:
+        rel = stack.pop()
+        directory = root / rel if rel else root
+        lines = _read_lines(directory / GITIGNORE)
+        if lines is not None:
+            found.append(_Source(str(directory / GITIGNORE), _join(prefix, rel), tuple(lines)))
+            rules = IgnoreRules(prefix, [*head, *found, *tail])
+        try:
+            with os.scandir(directory) as entries:
+                subdirs = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue  # the bundle walk reports unreadable directories
+        for name in sorted(subdirs, reverse=True):
+            child = f"{rel}/{name}" if rel else name
+            if not rules.is_excluded_dir(child):
+                stack.append(child)
+    return found
+
+
+def load_ignore_rules(root: Path) -> IgnoreRules:
+    """Build the combined rules for deploying the directory ``root``."""
+    real_root = Path(os.path.realpath(root))
+    repo = _find_repo(real_root)
+    prefix = ""
+    if repo is not None:
+        try:
+            prefix = real_root.relative_to(repo.top).as_posix()
+        except ValueError:  # a work tree set elsewhere (GIT_WORK_TREE): not ours
+            repo = None
+        prefix = "" if prefix == "." else prefix
+
+    head = [_Source(DEFAULTS_SOURCE, prefix, DEFAULT_EXCLUDES, is_default=True)]
+    if repo is not None:
+        for path in repo.exclude_files:
+            head.append(_Source(str(path), "", tuple(_read_lines(path) or ())))
+        parts = prefix.split("/") if prefix else []
+        for depth in range(len(parts)):
+            path = repo.top.joinpath(*parts[:depth], GITIGNORE)
+            head.append(_Source(str(path), "/".join(parts[:depth]), tuple(_read_lines(path) or ())))
+    mixpeekignore = real_root / MIXPEEKIGNORE
+    tail = [_Source(str(mixpeekignore), prefix, tuple(_read_lines(mixpeekignore) or ()))]
+    below = _gitignores_below(real_root, prefix, head, tail)
+    return IgnoreRules(prefix, [*head, *below, *tail])

@@ -1,0 +1,78 @@
+"""Render command results: the result on stdout (plain or JSON), the story on stderr."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from mixpeek_cli.display import human_bytes
+from mixpeek_cli.errors import ExitCode
+from mixpeek_cli.runner import Output
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mixpeek_cli.deploy import DeployResult
+
+
+def dry_run_summary(result: DeployResult) -> list[str]:
+    lines = [
+        f"files: {result.file_count} ({human_bytes(result.input_bytes)})",
+        f"bundle: {human_bytes(result.bundle_bytes)} ({result.bundle_bytes} bytes)",
+        f"sha256: {result.bundle_sha256}",
+        f"source_files: {result.source_files_count} "
+        f"({result.source_files_skipped} left out: binary, too large or over the budget)",
+        f"message: {result.message}",
+        f"environment: {result.environment}",
+        f"git_commit_sha: {result.git_commit_sha or '-'}",
+        f"git_author: {result.git_author or '-'}",
+        "largest files:",
+    ]
+    lines += [f"  {human_bytes(size):>10}  {path}" for path, size in result.largest_files]
+    return lines
+
+
+def render_deploy(result: DeployResult, output: Output, console: Console) -> int:
+    code = result.exit_code
+    if output.json:
+        output.result(json.dumps(result.to_json(), ensure_ascii=False))
+    elif result.dry_run:
+        output.result("\n".join(dry_run_summary(result)))
+    elif result.deploy_id:
+        output.result(result.deploy_id)
+    if output.quiet and code == ExitCode.OK:
+        return int(code)
+    _tell(result, code, console, quiet=output.quiet)
+    return int(code)
+
+
+def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool) -> None:
+    def say(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+    if result.dry_run:
+        if not quiet:
+            say("dry run: nothing was uploaded or deployed")
+        return
+    deploy = result.deploy_id
+    if not result.waited:
+        if not quiet:
+            say(f"deploy {deploy} created ({result.status}); not waiting (--no-wait)")
+            say(f"follow it with: mixpeek deploys status {deploy} --wait")
+        return
+    if code == ExitCode.OK:
+        where = f" at {result.url}" if result.url else ""
+        say(f"deploy {deploy} complete{where}")
+    elif code == ExitCode.DEPLOY_FAILED:
+        say(f"error: deploy {deploy} failed: {result.error or 'no reason given by the server'}")
+        if result.log_tail:
+            say("last build log lines:")
+            for line in result.log_tail[-10:]:
+                say(f"  | {line}")
+    elif code == ExitCode.TIMEOUT:
+        say(
+            f"error: deploy {deploy} is still {result.status} after the timeout; it goes on "
+            f"server-side. Check on it later with: mixpeek deploys status {deploy} --wait"
+        )
+    else:
+        say(f"error: deploy {deploy} ended with an unknown status {result.status!r}")

@@ -1,0 +1,96 @@
+"""The one place where failures become a one-line message and an exit code.
+
+Commands hand their work to :func:`run_command`; it owns the stderr console, picks
+the reporter, and catches :class:`~mixpeek_cli.errors.MixpeekError`, ``OSError``
+and ``KeyboardInterrupt``, so no traceback reaches a user.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, TypeVar
+
+from mixpeek_cli.errors import ExitCode, Interrupted, MixpeekError
+from mixpeek_cli.reporter import Reporter
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    """Where a command writes: stdout for the result, a stderr console for people."""
+
+    json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+    def console(self) -> Console:
+        from rich.console import Console
+
+        # highlight=False: never colour numbers or ids inside messages we did not mark up.
+        return Console(stderr=True, highlight=False)
+
+    def reporter(self, console: Console) -> Reporter:
+        from mixpeek_cli.display import make_reporter
+
+        return make_reporter(quiet=self.quiet, console=console)
+
+    def result(self, text: str, stream: IO[str] | None = None) -> None:
+        out = stream or sys.stdout
+        out.write(text if text.endswith("\n") else text + "\n")
+        out.flush()
+
+
+def run_command(output: Output, body: Callable[[Console, Reporter], int]) -> int:
+    """Run ``body`` and return the exit code for it, rendering any failure on stderr."""
+    console = output.console()
+    reporter = output.reporter(console)
+    try:
+        try:
+            return body(console, reporter)
+        finally:
+            reporter.close()
+    except KeyboardInterrupt:
+        return _fail(output, console, Interrupted("interrupted"))
+    except MixpeekError as exc:
+        return _fail(output, console, exc)
+    except OSError as exc:
+        # Disk full, a temp dir we cannot write: local trouble the user can fix.
+        return _fail(output, console, _local_error(exc))
+
+
+def _local_error(exc: OSError) -> MixpeekError:
+    from mixpeek_cli.errors import UsageError
+
+    where = f" ({exc.filename})" if exc.filename else ""
+    return UsageError(f"{exc.strerror or exc}{where}", hint="check the path and free disk space")
+
+
+def _fail(output: Output, console: Console, exc: MixpeekError) -> int:
+    code = int(exc.exit_code)
+    console.print(f"[red]error:[/] {_escape(exc.one_line())}", highlight=False, soft_wrap=True)
+    if output.verbose and exc.__cause__ is not None:
+        cause = exc.__cause__
+        console.print(f"  caused by {type(cause).__name__}: {_escape(str(cause))}", markup=True)
+    if output.json:
+        payload = {
+            "error": exc.one_line(),
+            "exit_code": code,
+            "deploy_id": getattr(exc, "deploy_id", None),
+        }
+        output.result(json.dumps(payload))
+    elif isinstance(exc, Interrupted) and exc.deploy_id:
+        output.result(exc.deploy_id)
+    return code if code in {int(c) for c in ExitCode} else int(ExitCode.API)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

@@ -1,0 +1,129 @@
+"""Shared fixtures: a real emulator on loopback and a way to run the real CLI as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from mixpeek_cli.emulator import Emulator
+
+API_KEY = "sk_test_e2e_secret_value_0123456789"
+APP_ID = "app_e2e"
+
+
+@dataclass
+class CliRun:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def out_and_err(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[Emulator]:
+    with Emulator(build_seconds=0.4) as emu:
+        yield emu
+
+
+@pytest.fixture
+def emu(emulator: Emulator) -> Iterator[Emulator]:
+    """The shared emulator, reset to defaults around each test."""
+    state = emulator.state
+    state.configure(build_seconds=0.4, upload_mode="presigned", fail_builds_with=None,
+                    logs_enabled=True)
+    state.clear_faults()
+    state.clear_requests()
+    yield emulator
+    state.clear_faults()
+
+
+@pytest.fixture
+def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """An environment with no trace of the developer's own config or keys."""
+    home = tmp_path_factory.mktemp("home")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("MIXPEEK_", "AWS_", "GIT_")) and key not in ("CI",)
+    }
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="Ada Lovelace",
+        GIT_AUTHOR_EMAIL="ada@example.com",
+        GIT_COMMITTER_NAME="Ada Lovelace",
+        GIT_COMMITTER_EMAIL="ada@example.com",
+        NO_COLOR="1",
+        COLUMNS="200",
+    )
+    return env
+
+
+@pytest.fixture
+def run_cli(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+            timeout: float = 60) -> CliRun:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mixpeek_cli", *args],
+            cwd=cwd,
+            env={**cli_env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
+        return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+    return run
+
+
+@pytest.fixture
+def remote_env(emu: Emulator) -> dict[str, str]:
+    return {
+        "MIXPEEK_BASE_URL": emu.base_url,
+        "MIXPEEK_API_KEY": API_KEY,
+        "MIXPEEK_APP_ID": APP_ID,
+        "MIXPEEK_POLL_INTERVAL": "0.1",
+    }
+
+
+def git(cwd: Path, *args: str, env: dict[str, str]) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def app_dir(tmp_path: Path) -> Path:
+    """A small app: source files, a binary asset, an ignored secret and ignored cache."""
+    root = tmp_path / "app"
+    (root / "src").mkdir(parents=True)
+    (root / "main.py").write_text("from src.util import greet\nprint(greet())\n")
+    (root / "src" / "util.py").write_text("def greet():\n    return 'hi'\n")
+    (root / "src" / "__pycache__").mkdir()
+    (root / "src" / "__pycache__" / "util.cpython-311.pyc").write_bytes(b"\x00compiled")
+    (root / "logo.bin").write_bytes(bytes(range(256)) * 8)
+    (root / ".env").write_text("SECRET=1\n")
+    (root / ".gitignore").write_text("*.log\n")
+    (root / "debug.log").write_text("noise\n")
+    return root
+
+
+def read_bundle(emu: Emulator, key: str) -> dict[str, bytes]:
+    body = emu.s3_client().get_object(Bucket=emu.bucket, Key=key)["Body"].read()
+    import io
+
+    with zipfile.ZipFile(io.BytesIO(body)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}

@@ -1,0 +1,26 @@
+"""Version, help, and the stdout/stderr contract of the plainest calls."""
+
+from __future__ import annotations
+
+from mixpeek_cli import __version__
+
+
+def test_version(run_cli):
+    result = run_cli("--version")
+    assert result.code == 0
+    assert result.stdout == f"mixpeek-cli {__version__}\n"
+
+
+def test_help_lists_the_commands(run_cli):
+    result = run_cli("--help")
+    assert result.code == 0
+    for command in ("deploy", "bundle", "emulator", "deploys"):
+        assert command in result.stdout
+
+
+def test_deploy_help_documents_every_setting(run_cli):
+    result = run_cli("deploy", "--help")
+    assert result.code == 0
+    for flag in ("--message", "--app", "--environment", "--api-key", "--base-url",
+                 "--poll-interval", "--timeout", "--no-wait", "--dry-run", "--json", "--local"):
+        assert flag in result.stdout
