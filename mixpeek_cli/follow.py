@@ -44,6 +44,8 @@ def follow_deploy(
     """Poll until ``complete``/``failed`` or until ``timeout`` seconds have passed."""
     deadline = clock() + timeout
     logs = _LogFollower(api, deploy.app_id, deploy.deploy_id, reporter)
+    if deploy.final:
+        logs.fetch(deadline)
     reporter.status(deploy.status)
     current = deploy
     for interval in poll_intervals(poll_interval):
@@ -55,12 +57,14 @@ def follow_deploy(
             return FollowResult(current, timed_out=True, log_tail=logs.tail)
         sleep(min(interval, remaining))
         latest = api.get_deploy(current.app_id, current.deploy_id, deadline=deadline)
-        logs.fetch(deadline)
+        if latest.final:
+            # Show the build's last lines before the verdict they explain.
+            logs.fetch(deadline)
         if latest.status != current.status:
             reporter.status(latest.status)
+        if not latest.final:
+            logs.fetch(deadline)
         current = latest
-    # The last lines are often written just before the status turns final.
-    logs.fetch(deadline)
     return FollowResult(current, timed_out=False, log_tail=logs.tail)
 
 

@@ -39,8 +39,9 @@ def emulator() -> Iterator[Emulator]:
 def emu(emulator: Emulator) -> Iterator[Emulator]:
     """The shared emulator, reset to defaults around each test."""
     state = emulator.state
-    state.configure(build_seconds=0.4, upload_mode="presigned", fail_builds_with=None,
-                    logs_enabled=True)
+    state.configure(
+        build_seconds=0.4, upload_mode="presigned", fail_builds_with=None, logs_enabled=True
+    )
     state.clear_faults()
     state.clear_requests()
     yield emulator
@@ -73,8 +74,9 @@ def cli_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture
 def run_cli(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
-    def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 60) -> CliRun:
+    def run(
+        *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 60
+    ) -> CliRun:
         proc = subprocess.run(
             [sys.executable, "-m", "mixpeek_cli", *args],
             cwd=cwd,

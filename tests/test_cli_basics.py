@@ -21,6 +21,17 @@ def test_help_lists_the_commands(run_cli):
 def test_deploy_help_documents_every_setting(run_cli):
     result = run_cli("deploy", "--help")
     assert result.code == 0
-    for flag in ("--message", "--app", "--environment", "--api-key", "--base-url",
-                 "--poll-interval", "--timeout", "--no-wait", "--dry-run", "--json", "--local"):
+    for flag in (
+        "--message",
+        "--app",
+        "--environment",
+        "--api-key",
+        "--base-url",
+        "--poll-interval",
+        "--timeout",
+        "--no-wait",
+        "--dry-run",
+        "--json",
+        "--local",
+    ):
         assert flag in result.stdout

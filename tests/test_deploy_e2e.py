@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from conftest import API_KEY, APP_ID, git, read_bundle
 
@@ -18,7 +17,9 @@ EXPECTED_FILES = {".gitignore", "logo.bin", "main.py", "src/util.py"}
 
 
 def deploy_requests(emu: Emulator) -> list[dict]:  # type: ignore[type-arg]
-    return [r for r in emu.state.requests if r["method"] == "POST" and r["path"].endswith("/deploy")]
+    return [
+        r for r in emu.state.requests if r["method"] == "POST" and r["path"].endswith("/deploy")
+    ]
 
 
 def test_deploy_uploads_the_bundle_and_follows_to_complete(emu, run_cli, remote_env, app_dir):
@@ -55,14 +56,26 @@ def test_deploy_uploads_the_bundle_and_follows_to_complete(emu, run_cli, remote_
 
 
 def test_json_output_is_one_object_with_the_documented_fields(emu, run_cli, remote_env, app_dir):
-    result = run_cli("deploy", str(app_dir), "-m", "json", "--json", "-e", "staging",
-                     env=remote_env)
+    result = run_cli(
+        "deploy", str(app_dir), "-m", "json", "--json", "-e", "staging", env=remote_env
+    )
 
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)
-    for key in ("app_id", "deploy_id", "status", "environment", "message", "url", "error",
-                "bundle_s3_key", "bundle_sha256", "bundle_bytes", "file_count",
-                "git_commit_sha"):
+    for key in (
+        "app_id",
+        "deploy_id",
+        "status",
+        "environment",
+        "message",
+        "url",
+        "error",
+        "bundle_s3_key",
+        "bundle_sha256",
+        "bundle_bytes",
+        "file_count",
+        "git_commit_sha",
+    ):
         assert key in data
     assert data["app_id"] == APP_ID
     assert data["status"] == "complete"
@@ -92,8 +105,9 @@ def test_git_metadata_comes_from_head_and_message_defaults_to_subject(
     assert body["git_author"] == "Ada Lovelace <ada@example.com>"
 
 
-def test_uncommitted_changes_are_deployed_with_a_warning(emu, run_cli, remote_env, app_dir,
-                                                         cli_env):
+def test_uncommitted_changes_are_deployed_with_a_warning(
+    emu, run_cli, remote_env, app_dir, cli_env
+):
     git(app_dir, "init", "-q", env=cli_env)
     git(app_dir, "add", "-A", env=cli_env)
     git(app_dir, "commit", "-q", "-m", "base", env=cli_env)
@@ -132,8 +146,9 @@ def test_failed_build_exits_1_with_reason_and_log_lines(emu, run_cli, remote_env
 def test_no_wait_returns_once_created(emu, run_cli, remote_env, app_dir):
     emu.state.configure(build_seconds=30)
 
-    result = run_cli("deploy", str(app_dir), "-m", "fire and forget", "--no-wait", "--json",
-                     env=remote_env)
+    result = run_cli(
+        "deploy", str(app_dir), "-m", "fire and forget", "--no-wait", "--json", env=remote_env
+    )
 
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -197,9 +212,14 @@ def test_refused_key_exits_4(emu, run_cli, remote_env, app_dir):
 
 def test_api_errors_exit_5_with_the_servers_message(emu, run_cli, remote_env, app_dir):
     emu.state.add_fault(
-        method="POST", path="/deploy$", status=404,
-        body={"success": False, "status": 404,
-              "error": {"message": "App not found", "type": "NotFoundError", "details": {}}},
+        method="POST",
+        path="/deploy$",
+        status=404,
+        body={
+            "success": False,
+            "status": 404,
+            "error": {"message": "App not found", "type": "NotFoundError", "details": {}},
+        },
     )
 
     result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
@@ -210,16 +230,19 @@ def test_api_errors_exit_5_with_the_servers_message(emu, run_cli, remote_env, ap
     assert "Traceback" not in result.stderr
 
 
-def test_validation_errors_and_html_pages_are_rendered_readably(emu, run_cli, remote_env,
-                                                                app_dir):
+def test_validation_errors_and_html_pages_are_rendered_readably(emu, run_cli, remote_env, app_dir):
     emu.state.add_fault(
-        method="POST", path="/deploy$", status=422,
-        body={"detail": [{"loc": ["body", "message"], "msg": "Field required",
-                          "type": "missing"}]},
+        method="POST",
+        path="/deploy$",
+        status=422,
+        body={"detail": [{"loc": ["body", "message"], "msg": "Field required", "type": "missing"}]},
     )
     validation = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
     emu.state.add_fault(
-        method="POST", path="/uploads$", status=400, content_type="text/html",
+        method="POST",
+        path="/uploads$",
+        status=400,
+        content_type="text/html",
         body="<html><head><title>Bad</title></head><body><h1>400 Bad Request</h1></body></html>",
     )
     html = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
@@ -231,15 +254,17 @@ def test_validation_errors_and_html_pages_are_rendered_readably(emu, run_cli, re
 
 
 def test_status_polls_survive_five_consecutive_server_errors(emu, run_cli, remote_env, app_dir):
-    emu.state.add_fault(method="GET", path=r"/deploys/[^/]+$", status=503, retry_after=0,
-                        times=3)
+    emu.state.add_fault(method="GET", path=r"/deploys/[^/]+$", status=503, retry_after=0, times=3)
     emu.state.add_fault(method="GET", path=r"/deploys/[^/]+$", status=502, times=2)
 
     result = run_cli("deploy", str(app_dir), "-m", "flaky", env=remote_env)
 
     assert result.code == 0, result.stderr
-    statuses = [r["status"] for r in emu.state.requests
-                if r["method"] == "GET" and re.search(r"/deploys/[^/]+$", r["path"])]
+    statuses = [
+        r["status"]
+        for r in emu.state.requests
+        if r["method"] == "GET" and re.search(r"/deploys/[^/]+$", r["path"])
+    ]
     assert statuses[:5] == [503, 503, 503, 502, 502]
     assert statuses[-1] == 200
 
@@ -280,8 +305,15 @@ def test_server_without_logs_is_asked_once(emu, run_cli, remote_env, app_dir):
 
 
 def test_dry_run_makes_no_network_call(run_cli, app_dir):
-    result = run_cli("deploy", str(app_dir), "-m", "check", "--dry-run", "--json",
-                     env={"MIXPEEK_BASE_URL": "http://127.0.0.1:9"})
+    result = run_cli(
+        "deploy",
+        str(app_dir),
+        "-m",
+        "check",
+        "--dry-run",
+        "--json",
+        env={"MIXPEEK_BASE_URL": "http://127.0.0.1:9"},
+    )
 
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -361,14 +393,15 @@ def test_project_file_supplies_app_id_and_environment(emu, run_cli, remote_env, 
     assert deploy_requests(emu)[0]["path"] == "/v1/apps/from_file/deploy"
 
 
-def test_ctrl_c_while_waiting_exits_130_and_names_the_deploy(
-    emu, cli_env, remote_env, app_dir
-):
+def test_ctrl_c_while_waiting_exits_130_and_names_the_deploy(emu, cli_env, remote_env, app_dir):
     emu.state.configure(build_seconds=60)
     proc = subprocess.Popen(
         [sys.executable, "-m", "mixpeek_cli", "deploy", str(app_dir), "-m", "x"],
-        env={**cli_env, **remote_env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, stdin=subprocess.DEVNULL,
+        env={**cli_env, **remote_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
     while not deploy_requests(emu) and time.monotonic() < deadline:

@@ -1,0 +1,94 @@
+"""Settings resolution: flag > env > mixpeek.toml > default, and validation before any I/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mixpeek_cli.errors import UsageError
+from mixpeek_cli.settings import resolve_settings
+
+
+def write_project(root: Path, text: str) -> None:
+    (root / "mixpeek.toml").write_text(text)
+
+
+def test_defaults(tmp_path):
+    s = resolve_settings(root=tmp_path, env={})
+    assert (s.base_url, s.environment, s.poll_interval, s.timeout) == (
+        "https://api.mixpeek.com",
+        "production",
+        1.0,
+        900.0,
+    )
+    assert s.app_id is None and s.api_key is None
+
+
+def test_flag_beats_env_beats_file(tmp_path):
+    write_project(tmp_path, 'app_id = "from_file"\nenvironment = "staging"\n')
+    env = {"MIXPEEK_APP_ID": "from_env", "MIXPEEK_ENVIRONMENT": "production"}
+
+    assert resolve_settings(root=tmp_path, env={}).app_id == "from_file"
+    assert resolve_settings(root=tmp_path, env={}).environment == "staging"
+    assert resolve_settings(root=tmp_path, env=env).app_id == "from_env"
+    assert resolve_settings(root=tmp_path, env=env).environment == "production"
+    flagged = resolve_settings(root=tmp_path, env=env, app_id="from_flag", environment="staging")
+    assert (flagged.app_id, flagged.environment) == ("from_flag", "staging")
+
+
+def test_empty_env_var_counts_as_unset(tmp_path):
+    write_project(tmp_path, 'app_id = "from_file"\n')
+    assert resolve_settings(root=tmp_path, env={"MIXPEEK_APP_ID": ""}).app_id == "from_file"
+
+
+def test_env_values_are_parsed(tmp_path):
+    env = {
+        "MIXPEEK_POLL_INTERVAL": "0.25",
+        "MIXPEEK_BASE_URL": "http://127.0.0.1:8787/",
+        "MIXPEEK_API_KEY": "k",
+    }
+    s = resolve_settings(root=tmp_path, env=env)
+    assert s.poll_interval == 0.25
+    assert s.base_url == "http://127.0.0.1:8787"
+    assert s.api_key == "k"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "env", "fragment"),
+    [
+        ({"environment": "qa"}, {}, "staging or production"),
+        ({}, {"MIXPEEK_ENVIRONMENT": "prod"}, "staging or production"),
+        ({"app_id": "a/b"}, {}, "invalid app id"),
+        ({"app_id": "my app"}, {}, "invalid app id"),
+        ({"app_id": "app\x07"}, {}, "invalid app id"),
+        ({"poll_interval": 0.0}, {}, "poll interval"),
+        ({}, {"MIXPEEK_POLL_INTERVAL": "fast"}, "poll interval"),
+        ({"timeout": -1.0}, {}, "timeout"),
+        ({"base_url": "api.mixpeek.com"}, {}, "base URL"),
+    ],
+)
+def test_invalid_values_are_usage_errors(tmp_path, kwargs, env, fragment):
+    with pytest.raises(UsageError) as info:
+        resolve_settings(root=tmp_path, env=env, **kwargs)
+    assert fragment in info.value.one_line()
+
+
+def test_malformed_project_file_names_line_and_column(tmp_path):
+    write_project(tmp_path, 'app_id = "ok"\nenvironment = staging\n')
+    with pytest.raises(UsageError) as info:
+        resolve_settings(root=tmp_path, env={})
+    message = info.value.one_line()
+    assert "mixpeek.toml is not valid TOML" in message
+    assert "line 2" in message and "column" in message
+
+
+def test_require_remote_names_what_to_set(tmp_path):
+    s = resolve_settings(root=tmp_path, env={"MIXPEEK_API_KEY": "k"})
+    with pytest.raises(UsageError, match="MIXPEEK_APP_ID"):
+        s.require_remote()
+    s = resolve_settings(root=tmp_path, env={"MIXPEEK_APP_ID": "a"})
+    with pytest.raises(UsageError, match="MIXPEEK_API_KEY"):
+        s.require_remote()
+    s = resolve_settings(root=tmp_path, env={"MIXPEEK_APP_ID": "a", "MIXPEEK_API_KEY": "k"})
+    assert s.require_remote() == ("a", "k")
