@@ -424,3 +424,47 @@ def test_local_flag_deploys_to_an_embedded_emulator(run_cli, app_dir):
     data = json.loads(result.stdout)
     assert data["status"] == "complete"
     assert "local emulator running at http://127.0.0.1:" in result.stderr
+
+
+def test_large_bundle_goes_multipart_with_credentials(emu, run_cli, remote_env, app_dir):
+    import os
+
+    emu.state.configure(upload_mode="credentials")
+    payload = os.urandom(12 * 1024 * 1024)  # incompressible: the zip passes the 8 MiB threshold
+    (app_dir / "weights.bin").write_bytes(payload)
+
+    result = run_cli("deploy", str(app_dir), "-m", "big", "--json", env=remote_env)
+
+    assert result.code == 0, result.stderr
+    key = json.loads(result.stdout)["bundle_s3_key"]
+    head = emu.s3_client().head_object(Bucket=emu.bucket, Key=key)
+    assert "-" in head["ETag"]  # a multipart ETag is "<md5 of md5s>-<parts>"
+    assert read_bundle(emu, key)["weights.bin"] == payload
+
+
+def test_deploy_against_the_emulator_command(cli_env, run_cli, app_dir):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mixpeek_cli", "emulator", "--port", "0", "--build-seconds", "0.5"],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        base_url = proc.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+", base_url)
+        env = {"MIXPEEK_BASE_URL": base_url, "MIXPEEK_API_KEY": "k", "MIXPEEK_APP_ID": "demo"}
+
+        result = run_cli("deploy", str(app_dir), "-m", "against emulator", env=env)
+        (app_dir / "MIXPEEK_FAIL_BUILD").write_text("made to fail\n")
+        failed = run_cli("deploy", str(app_dir), "-m", "broken", env=env)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=20)
+
+    assert result.code == 0, result.stderr
+    assert failed.code == 1
+    assert "made to fail" in failed.stderr
+    assert proc.returncode == 0
