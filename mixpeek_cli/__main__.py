@@ -1,3 +1,3 @@
-from mixpeek_cli.cli import main
+from mixpeek_cli.entry import main
 
 main()

@@ -87,7 +87,9 @@ class ApiClient:
         retry: RetryPolicy | None = None,
         trace: Trace | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        deadline: float | None = None,
     ) -> None:
+        """``deadline`` (a ``time.monotonic()`` value) bounds every call's retries."""
         self._http = httpx.Client(
             base_url=base_url,
             headers={
@@ -98,10 +100,13 @@ class ApiClient:
             timeout=timeout,
             # A redirect could carry the key to another host; the API never redirects.
             follow_redirects=False,
+            event_hooks={"request": [self._trace_request]} if trace else None,
         )
+        self._api_key = api_key
         self._retry = retry or RetryPolicy()
         self._trace = trace
         self._sleep = sleep
+        self._deadline = deadline
 
     def __enter__(self) -> ApiClient:
         return self
@@ -192,6 +197,8 @@ class ApiClient:
     ) -> dict[str, Any]:
         """Send with retries; POSTs are retried only with their one Idempotency-Key."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        if deadline is None:
+            deadline = self._deadline
         attempt = 0
         while True:
             attempt += 1
@@ -216,12 +223,12 @@ class ApiClient:
                 if response.status_code in (401, 403):
                     raise AuthError(
                         f"the API refused the key (HTTP {response.status_code}): "
-                        f"{render_error_body(response)}",
+                        f"{self._scrub(render_error_body(response))}",
                         hint="check --api-key / MIXPEEK_API_KEY",
                     )
                 failure = ApiError(
                     f"{method} {path} failed: HTTP {response.status_code}: "
-                    f"{render_error_body(response)}",
+                    f"{self._scrub(render_error_body(response))}",
                     status_code=response.status_code,
                 )
                 if response.status_code not in RETRYABLE_STATUS:
@@ -234,6 +241,16 @@ class ApiClient:
                 raise failure
             self._note(f"retrying in {wait:.1f}s (attempt {attempt + 1})")
             self._sleep(wait)
+
+    def _scrub(self, text: str) -> str:
+        # A server that echoes the request (a debug page, a proxy) must not make us print the key.
+        return text.replace(self._api_key, "***") if self._api_key else text
+
+    def _trace_request(self, request: httpx.Request) -> None:
+        from mixpeek_cli.redact import redact_headers, redact_url
+
+        headers = " ".join(f"{k}: {v};" for k, v in redact_headers(request.headers.items()))
+        self._note(f"> {request.method} {redact_url(str(request.url))} [{headers.rstrip(';')}]")
 
     def _note(self, line: str) -> None:
         if self._trace is not None:
@@ -329,21 +346,27 @@ def render_error_body(response: httpx.Response) -> str:
         data = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return _snippet(response.text) or response.reason_phrase or "no message"
-    if isinstance(data, dict):
-        error = data.get("error")
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            kind = error.get("type")
-            return f"{error['message']} ({kind})" if isinstance(kind, str) else error["message"]
-        if isinstance(error, str):
-            return error
-        detail = data.get("detail")
-        if isinstance(detail, str):
-            return detail
-        if isinstance(detail, list):
-            return "; ".join(_validation_item(item) for item in detail) or "validation error"
-        if isinstance(data.get("message"), str):
-            return str(data["message"])
-    return _snippet(json.dumps(data))
+    message = _known_error_shape(data) if isinstance(data, dict) else None
+    # An empty message says nothing: fall back to the whole body.
+    return _snippet(message or json.dumps(data))
+
+
+def _known_error_shape(data: dict[str, Any]) -> str | None:
+    error = data.get("error")
+    if isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"]:
+        kind = error.get("type")
+        return (
+            f"{error['message']} ({kind})" if isinstance(kind, str) and kind else error["message"]
+        )
+    if isinstance(error, str):
+        return error
+    detail = data.get("detail")
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):
+        return "; ".join(_validation_item(item) for item in detail)
+    message = data.get("message")
+    return message if isinstance(message, str) else None
 
 
 def _validation_item(item: Any) -> str:

@@ -3,33 +3,30 @@
 The same files with the same contents always give a byte-identical zip (same
 sha256), whatever their mtimes, the umask or the order they were created in:
 entries are sorted by their UTF-8 name bytes, every timestamp is 1980-01-01, the
-only mode bits kept are 0644/0755, and there are no directory entries, extra
-fields or comments. Contents are streamed in chunks, so neither a large file nor
-the zip is ever held in memory.
+only mode bits kept are 0644/0755, there are no directory entries, comments or
+extra fields (but ZIP64 ones), and each file is stored or deflated by a rule on its
+bytes alone (docs/bundle.md). The zip is written on all cores by
+:mod:`mixpeek_cli.zipwriter`; a deploy's bundle goes through the re-deploy cache
+(:mod:`mixpeek_cli.bundle_cache`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import stat
-import sys
 import tempfile
-import zipfile
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mixpeek_cli.bundle_cache import BundleCache, file_stamp
 from mixpeek_cli.errors import UsageError
 from mixpeek_cli.ignore import IgnoreRules, load_ignore_rules
 from mixpeek_cli.reporter import Reporter, track
 
-CHUNK_SIZE = 1024 * 1024
-COMPRESS_LEVEL = 6
-ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
-# compresslevel is a private ZipInfo attribute before Python 3.13.
-_COMPRESS_LEVEL_ATTR = "compress_level" if sys.version_info >= (3, 13) else "_compresslevel"
+WRITE_BUFFER = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -40,17 +37,27 @@ class BundleFile:
     source: Path  # absolute path to read (the symlink target for stored links)
     size: int
     executable: bool
+    # (size, mtime_ns, ctime_ns, mode, inode, device) as the walk saw it, before reading:
+    # what the re-deploy cache compares (None: stat it when needed).
+    stamp: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
 class Bundle:
-    """A written bundle zip (the caller owns and removes ``zip_path``)."""
+    """A written bundle zip; call :meth:`cleanup` when done with it."""
 
     zip_path: Path
     sha256: str  # hex of the zip bytes
     size: int  # bytes of the zip
     files: tuple[BundleFile, ...]  # in bundle order
     input_bytes: int  # sum of file sizes
+    owned: bool = True  # False when the re-deploy cache keeps the zip for next time
+    reused: bool = False  # True when the zip came from the cache without reading any file
+
+    def cleanup(self) -> None:
+        """Remove the zip unless the cache keeps it."""
+        if self.owned:
+            self.zip_path.unlink(missing_ok=True)
 
 
 def _sort_key(file: BundleFile) -> bytes:
@@ -109,7 +116,7 @@ def _symlink_file(
     if rules.is_excluded_path(target_rel):
         reporter.warn(f"skipped symlink {rel} -> {target}: its target is excluded")
         return None
-    return BundleFile(rel, Path(real), st.st_size, bool(st.st_mode & stat.S_IXUSR))
+    return BundleFile(rel, Path(real), st.st_size, bool(st.st_mode & stat.S_IXUSR), file_stamp(st))
 
 
 def _walk(root: Path, rules: IgnoreRules, reporter: Reporter) -> Iterator[BundleFile]:
@@ -147,7 +154,8 @@ def _walk(root: Path, rules: IgnoreRules, reporter: Reporter) -> Iterator[Bundle
             if not stat.S_ISREG(st.st_mode):
                 reporter.warn(f"skipped {rel}: it is {_kind(st.st_mode)}")
                 continue
-            yield BundleFile(rel, Path(entry.path), st.st_size, bool(st.st_mode & stat.S_IXUSR))
+            executable = bool(st.st_mode & stat.S_IXUSR)
+            yield BundleFile(rel, Path(entry.path), st.st_size, executable, file_stamp(st))
 
 
 def collect_files(root: Path, reporter: Reporter) -> list[BundleFile]:
@@ -169,92 +177,75 @@ def collect_files(root: Path, reporter: Reporter) -> list[BundleFile]:
     return files
 
 
-def _zip_info(file: BundleFile) -> zipfile.ZipInfo:
-    info = zipfile.ZipInfo(file.path, date_time=ZIP_EPOCH)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    setattr(info, _COMPRESS_LEVEL_ATTR, COMPRESS_LEVEL)
-    info.create_system = 3  # Unix, so extractors honour the mode bits
-    mode = 0o100755 if file.executable else 0o100644
-    info.external_attr = mode << 16
-    # A known size lets zipfile choose ZIP64 headers up front for big files.
-    info.file_size = file.size
-    return info
-
-
-def _unreadable(file: BundleFile, exc: OSError) -> UsageError:
-    return UsageError(
-        f"cannot read {file.path}: {exc.strerror or exc}",
-        hint="fix its permissions or add it to .mixpeekignore",
-    )
-
-
-def _copy_into(archive: zipfile.ZipFile, file: BundleFile) -> None:
-    try:
-        source = open(file.source, "rb")  # noqa: SIM115 - read errors are mapped below
-    except OSError as exc:
-        raise _unreadable(file, exc) from exc
-    written = 0
-    with source, archive.open(_zip_info(file), "w") as out:
-        while True:
-            try:
-                chunk = source.read(CHUNK_SIZE)
-            except OSError as exc:
-                raise _unreadable(file, exc) from exc
-            if not chunk:
-                break
-            written += len(chunk)
-            out.write(chunk)
-    if written != file.size:
-        # The recorded size (and zip64 choice) would no longer match the content.
-        raise UsageError(
-            f"{file.path} changed while it was being bundled", hint="run the command again"
-        )
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(CHUNK_SIZE):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def write_zip(files: Sequence[BundleFile], dest: Path, reporter: Reporter) -> tuple[str, int]:
+def write_zip(
+    files: Sequence[BundleFile], dest: Path, reporter: Reporter, *, workers: int | None = None
+) -> tuple[str, int]:
     """Write ``files`` (in bundle order) as a zip at ``dest``; return (sha256, size).
 
-    On any error, including KeyboardInterrupt, ``dest`` is removed.
+    Compression runs on ``workers`` threads (default: one per core); the bytes do not
+    depend on it. On any error, including KeyboardInterrupt, ``dest`` is removed.
     """
+    sha256, _ = _write_zip(files, dest, reporter, workers)
+    return sha256, dest.stat().st_size
+
+
+def _write_zip(
+    files: Sequence[BundleFile], dest: Path, reporter: Reporter, workers: int | None = None
+) -> tuple[str, list[int]]:
+    from mixpeek_cli.zipwriter import write_entries
+
     try:
         with (
             track(reporter, "Bundling", total=len(files), unit="files") as task,
-            zipfile.ZipFile(dest, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as zf,
+            open(dest, "w+b", buffering=WRITE_BUFFER) as fh,
         ):
-            for file in files:
-                _copy_into(zf, file)
-                task.advance(1)
-        return _sha256_of(dest), dest.stat().st_size
+            return write_entries(files, fh, on_file=lambda: task.advance(1), workers=workers)
     except BaseException:
         with contextlib.suppress(OSError):
             dest.unlink()
         raise
 
 
-def build_bundle(root: Path, reporter: Reporter, *, dest: Path | None = None) -> Bundle:
+FileGuard = Callable[[list[BundleFile]], list[BundleFile]]
+
+
+def build_bundle(
+    root: Path, reporter: Reporter, *, dest: Path | None = None, guard: FileGuard | None = None
+) -> Bundle:
     """Collect ``root`` and write its zip.
 
-    Without ``dest`` the zip goes to a new temporary file the caller must remove.
-    With ``dest`` it is written beside it and renamed into place, so a failed run
+    ``guard`` sees the collected files before anything is written and returns the ones
+    that may ship (the secret guard drops or refuses files there).
+
+    Without ``dest`` (a deploy) the re-deploy cache is used: an unchanged tree gets its
+    previous zip back without a file being read, and a new zip is kept there for next
+    time (``Bundle.owned`` is then False). When the cache dir cannot be used the zip
+    goes to a temporary file the caller removes with ``Bundle.cleanup()``.
+    With ``dest`` the zip is written beside it and renamed into place, so a failed run
     never leaves a half-written ``dest``.
     """
+    snapshot_ns = time.time_ns()  # before any stamp is taken: see bundle_cache
     files = collect_files(root, reporter)
-    if dest is None:
-        fd, name = tempfile.mkstemp(prefix="mixpeek-bundle-", suffix=".zip")
-    else:
-        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-    os.close(fd)
-    tmp = Path(name)
+    if guard is not None:
+        files = guard(files)
+    input_bytes = sum(f.size for f in files)
+    cache = BundleCache(Path(os.path.realpath(root))) if dest is None else None
+    if cache is not None:
+        hit = cache.lookup(files)
+        if hit is not None:
+            reporter.info("no file changed since the last bundle: reusing it")
+            return Bundle(
+                zip_path=hit.zip_path,
+                sha256=hit.sha256,
+                size=hit.size,
+                files=tuple(files),
+                input_bytes=input_bytes,
+                owned=False,
+                reused=True,
+            )
+    tmp = _new_zip_path(cache, dest)
     try:
-        sha256, size = write_zip(files, tmp, reporter)
+        sha256, crcs = _write_zip(files, tmp, reporter)
         if dest is not None:
             os.replace(tmp, dest)
     except BaseException:
@@ -262,10 +253,31 @@ def build_bundle(root: Path, reporter: Reporter, *, dest: Path | None = None) ->
             tmp.unlink()
         raise
     zip_path = tmp if dest is None else dest
+    owned = True
+    if cache is not None and tmp.parent == cache.dir:
+        try:
+            cache.store(files, crcs, tmp, sha256, snapshot_ns)
+            owned = False
+        except OSError:
+            pass  # not remembered this time; the caller removes the zip as usual
     return Bundle(
         zip_path=zip_path,
         sha256=sha256,
-        size=size,
+        size=zip_path.stat().st_size,
         files=tuple(files),
-        input_bytes=sum(f.size for f in files),
+        input_bytes=input_bytes,
+        owned=owned,
     )
+
+
+def _new_zip_path(cache: BundleCache | None, dest: Path | None) -> Path:
+    if dest is not None:
+        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        os.close(fd)
+        return Path(name)
+    if cache is not None:
+        with contextlib.suppress(OSError):
+            return cache.new_zip_path()
+    fd, name = tempfile.mkstemp(prefix="mixpeek-bundle-", suffix=".zip")
+    os.close(fd)
+    return Path(name)

@@ -11,10 +11,13 @@ from typing import Annotated
 import typer
 
 from mixpeek_cli import __version__
+from mixpeek_cli.commands.auth import login, logout, whoami
 from mixpeek_cli.commands.bundle import bundle
 from mixpeek_cli.commands.deploy import deploy
 from mixpeek_cli.commands.deploys import deploys_app
 from mixpeek_cli.commands.emulator import emulator
+from mixpeek_cli.commands.hooks import hooks_app
+from mixpeek_cli.commands.project import init, link
 
 app = typer.Typer(
     name="mixpeek",
@@ -29,6 +32,12 @@ app.command()(deploy)
 app.command()(bundle)
 app.command()(emulator)
 app.add_typer(deploys_app, name="deploys")
+app.add_typer(hooks_app, name="hooks")
+app.command()(init)
+app.command()(link)
+app.command()(login)
+app.command()(logout)
+app.command()(whoami)
 
 
 def _version(value: bool) -> None:

@@ -7,12 +7,15 @@ the user only through a :class:`~mixpeek_cli.reporter.Reporter` and returns a
 
 from __future__ import annotations
 
+import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
+from mixpeek_cli import interrupts
 from mixpeek_cli.errors import ExitCode, Interrupted, UsageError
 from mixpeek_cli.gitmeta import GitInfo, read_git_info
 from mixpeek_cli.reporter import Reporter
@@ -31,6 +34,11 @@ class DeployRequest:
     message: str | None
     wait: bool = True
     dry_run: bool = False
+    include_secrets: frozenset[str] = frozenset()
+    # --ref: deploy this commit's tree and metadata instead of the working tree.
+    ref: str | None = None
+    # "git": send no bundle; the service fetches and builds the commit itself.
+    source: Literal["cli_upload", "git"] = "cli_upload"
 
 
 @dataclass(kw_only=True)
@@ -60,6 +68,8 @@ class DeployResult:
     timed_out: bool = False
     largest_files: list[tuple[str, int]] = field(default_factory=list)
     log_tail: list[str] = field(default_factory=list)
+    source: str = "cli_upload"
+    audit: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> ExitCode:
@@ -72,7 +82,7 @@ class DeployResult:
         return ExitCode.OK if self.status == "complete" else ExitCode.API
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "app_id": self.app_id,
             "deploy_id": self.deploy_id,
             "status": self.status,
@@ -95,7 +105,25 @@ class DeployResult:
             "timed_out": self.timed_out,
             "largest_files": [{"path": p, "bytes": n} for p, n in self.largest_files],
             "log_tail": self.log_tail,
+            "source": self.source,
         }
+        if self.audit is not None:
+            data["audit"] = self.audit
+        if self.source == "git":
+            # Nothing was bundled: say so rather than report zeros.
+            data.update(dict.fromkeys(_BUNDLE_KEYS))
+        return data
+
+
+_BUNDLE_KEYS = (
+    "bundle_s3_key",
+    "bundle_sha256",
+    "bundle_bytes",
+    "file_count",
+    "input_bytes",
+    "source_files_count",
+    "source_files_skipped",
+)
 
 
 def check_directory(path: Path) -> Path:
@@ -103,6 +131,13 @@ def check_directory(path: Path) -> Path:
         raise UsageError(f"{path} does not exist", hint="pass the directory of the app to deploy")
     if not path.is_dir():
         raise UsageError(f"{path} is not a directory", hint="pass the app's directory, not a file")
+    try:
+        with os.scandir(path):
+            pass
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read {path}: {exc.strerror or exc}", hint="fix the directory's permissions"
+        ) from None
     return path.resolve()
 
 
@@ -128,15 +163,41 @@ def run_deploy(
     root = check_directory(request.path)
     if not request.dry_run:
         settings.require_remote()
-    git = read_git_info(root)
+    if request.source == "git":
+        from mixpeek_cli.deploy_git import deploy_from_git
+
+        return deploy_from_git(settings, request, reporter, trace=trace)
+    if request.ref is None:
+        git = read_git_info(root)
+        if git.dirty:
+            reporter.warn("there are uncommitted changes: the working tree is deployed, not HEAD")
+        return _deploy_bundle(settings, request, reporter, trace=trace, root=root, git=git)
+    from mixpeek_cli.git_tree import commit_tree
+    from mixpeek_cli.gitmeta import read_commit_info
+
+    git = read_commit_info(root, request.ref)
+    reporter.info(f"deploying commit {git.commit_sha}: {git.subject or ''}".rstrip(": "))
+    with commit_tree(root, git.commit_sha or request.ref) as tree:
+        return _deploy_bundle(settings, request, reporter, trace=trace, root=tree, git=git)
+
+
+def _deploy_bundle(
+    settings: Settings,
+    request: DeployRequest,
+    reporter: Reporter,
+    *,
+    trace: Callable[[str], None] | None,
+    root: Path,
+    git: GitInfo,
+) -> DeployResult:
+    """Bundle ``root`` (the working tree, or a commit's files) and deploy it."""
     message = resolve_message(request.message, git)
-    if git.dirty:
-        reporter.warn("there are uncommitted changes: the working tree is deployed, not HEAD")
 
     from mixpeek_cli.bundle import build_bundle
+    from mixpeek_cli.secret_files import make_guard
     from mixpeek_cli.source_files import select_source_files
 
-    bundle = build_bundle(root, reporter)
+    bundle = build_bundle(root, reporter, guard=make_guard(request.include_secrets, reporter))
     try:
         sources = select_source_files(bundle.files)
         largest = sorted(bundle.files, key=lambda f: (-f.size, f.path))[:LARGEST_SHOWN]
@@ -160,37 +221,60 @@ def run_deploy(
             largest_files=[(f.path, f.size) for f in largest],
         )
         if request.dry_run:
+            from mixpeek_cli.audit import build_audit
+            from mixpeek_cli.bundle import collect_files
+            from mixpeek_cli.reporter import NullReporter
+
+            # Collected again, quietly: the audit lists what the secret guard dropped too.
+            collected = collect_files(root, NullReporter())
+            result.audit = build_audit(root, collected, bundle.files)
             return result
         app_id, api_key = settings.require_remote()
         from mixpeek_cli.api import ApiClient
-        from mixpeek_cli.upload import upload_bundle
+        from mixpeek_cli.upload import BundleFile, upload_bundle
 
-        with ApiClient(settings.base_url, api_key, trace=trace) as api:
-            target = api.create_upload(
-                app_id, filename=BUNDLE_FILENAME, size=bundle.size, sha256=bundle.sha256
-            )
-            result.bundle_s3_key = target.bundle_s3_key
-            result.already_uploaded = target.already_uploaded
-            if target.already_uploaded:
-                reporter.info("bundle already uploaded: skipping the upload")
-            else:
-                upload_bundle(target, bundle.zip_path, bundle.size, reporter)
+        # Retries of every call stop at the overall --timeout, not just the wait.
+        deadline = time.monotonic() + settings.timeout
+        with ApiClient(settings.base_url, api_key, trace=trace, deadline=deadline) as api:
+            try:
+                uploaded = upload_bundle(
+                    BundleFile(path=bundle.zip_path, size=bundle.size, sha256=bundle.sha256),
+                    settings=settings,
+                    app_id=app_id,
+                    request_target=lambda: api.create_upload(
+                        app_id, filename=BUNDLE_FILENAME, size=bundle.size, sha256=bundle.sha256
+                    ),
+                    reporter=reporter,
+                )
+            except KeyboardInterrupt:
+                raise Interrupted(
+                    "interrupted during the upload; no deploy was created",
+                    hint="run the deploy again",
+                ) from None
+            result.bundle_s3_key = uploaded.bundle_s3_key
+            result.already_uploaded = uploaded.already_uploaded
             body = {
                 "message": message,
                 "environment": settings.environment,
                 "source": "cli_upload",
-                "bundle_s3_key": target.bundle_s3_key,
+                "bundle_s3_key": uploaded.bundle_s3_key,
                 "source_files": sources.files,
                 "git_commit_sha": git.commit_sha,
                 "git_commit_message": git.commit_message,
                 "git_author": git.author,
             }
-            deploy = api.create_deploy(app_id, body, idempotency_key=str(uuid.uuid4()))
-            _absorb(result, deploy)
-            reporter.info(f"deploy {deploy.deploy_id} created ({deploy.status})")
-            if not request.wait:
-                return result
+            # A Ctrl-C while the POST is in flight waits for its answer: the deploy may
+            # already exist server-side, and the user must learn its id.
+            with interrupts.deferred() as held:
+                deploy = api.create_deploy(app_id, body, idempotency_key=str(uuid.uuid4()))
+            # From here a Ctrl-C must still name the deploy, even while saying it exists.
             try:
+                _absorb(result, deploy)
+                reporter.info(f"deploy {deploy.deploy_id} created ({deploy.status})")
+                if held.interrupted:
+                    raise KeyboardInterrupt
+                if not request.wait:
+                    return result
                 from mixpeek_cli.follow import follow_deploy
 
                 followed = follow_deploy(
@@ -211,7 +295,7 @@ def run_deploy(
             result.log_tail = followed.log_tail
             return result
     finally:
-        bundle.zip_path.unlink(missing_ok=True)
+        bundle.cleanup()  # keeps a zip the re-deploy cache holds
 
 
 def _absorb(result: DeployResult, deploy: DeployInfo) -> None:

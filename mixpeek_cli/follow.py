@@ -13,6 +13,7 @@ from mixpeek_cli.reporter import Reporter
 MAX_POLL_INTERVAL = 5.0
 GROWTH = 1.5
 LOG_TAIL = 20
+NOT_FOUND_RETRIES = 4
 
 
 def poll_intervals(first: float) -> Iterator[float]:
@@ -48,6 +49,7 @@ def follow_deploy(
         logs.fetch(deadline)
     reporter.status(deploy.status)
     current = deploy
+    not_found = 0
     for interval in poll_intervals(poll_interval):
         if current.final:
             break
@@ -56,7 +58,15 @@ def follow_deploy(
             logs.fetch(deadline)
             return FollowResult(current, timed_out=True, log_tail=logs.tail)
         sleep(min(interval, remaining))
-        latest = api.get_deploy(current.app_id, current.deploy_id, deadline=deadline)
+        try:
+            latest = api.get_deploy(current.app_id, current.deploy_id, deadline=deadline)
+        except ApiError as exc:
+            # A store that is only eventually consistent may not know a deploy it just made.
+            if exc.status_code != 404 or not_found >= NOT_FOUND_RETRIES:
+                raise
+            not_found += 1
+            continue
+        not_found = 0
         if latest.final:
             # Show the build's last lines before the verdict they explain.
             logs.fetch(deadline)

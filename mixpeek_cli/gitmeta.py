@@ -58,3 +58,45 @@ def read_git_info(path: Path) -> GitInfo:
             author=f"{commit.author.name} <{commit.author.email}>",
             dirty=dirty,
         )
+
+
+def read_commit_info(path: Path, rev: str) -> GitInfo:
+    """The sha, message and author of commit ``rev`` in the repository holding ``path``."""
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    import git
+
+    from mixpeek_cli.errors import UsageError
+
+    try:
+        repo = git.Repo(path, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        raise UsageError(
+            f"{path} is not in a git repository",
+            hint="--ref and --source git deploy a commit; deploy the directory without them",
+        ) from None
+    with repo:
+        try:
+            commit = repo.commit(rev)
+        except (git.BadName, git.BadObject, ValueError, git.GitCommandError):
+            raise UsageError(
+                f"unknown revision {rev!r}", hint="pass a commit, branch or tag that exists"
+            ) from None
+        message = commit.message
+        if isinstance(message, bytes):
+            message = message.decode("utf-8", "replace")
+        return GitInfo(
+            commit_sha=commit.hexsha,
+            commit_message=message.rstrip("\n"),
+            author=f"{commit.author.name} <{commit.author.email}>",
+            dirty=False,
+        )
+
+
+def remote_branches_containing(path: Path, sha: str) -> list[str]:
+    """The remote-tracking branches (``origin/main``) whose history holds ``sha``."""
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    import git
+
+    with git.Repo(path, search_parent_directories=True) as repo:
+        out = repo.git.branch("-r", "--contains", sha, "--format=%(refname:short)")
+    return [line.strip() for line in out.splitlines() if line.strip()]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from mixpeek_cli.display import human_bytes
@@ -16,6 +17,14 @@ if TYPE_CHECKING:
 
 
 def dry_run_summary(result: DeployResult) -> list[str]:
+    if result.source == "git":
+        return [
+            "source: git (no bundle: the service fetches the commit)",
+            f"message: {result.message}",
+            f"environment: {result.environment}",
+            f"git_commit_sha: {result.git_commit_sha or '-'}",
+            f"git_author: {result.git_author or '-'}",
+        ]
     lines = [
         f"files: {result.file_count} ({human_bytes(result.input_bytes)})",
         f"bundle: {human_bytes(result.bundle_bytes)} ({result.bundle_bytes} bytes)",
@@ -69,6 +78,7 @@ def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool
             say("last build log lines:")
             for line in result.log_tail[-10:]:
                 say(f"  | {line}")
+        say(f"full build log: mixpeek deploys logs {deploy}")
     elif code == ExitCode.TIMEOUT:
         say(
             f"error: deploy {deploy} is still {result.status} after the timeout; it goes on "
@@ -76,3 +86,22 @@ def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool
         )
     else:
         say(f"error: deploy {deploy} ended with an unknown status {result.status!r}")
+
+
+def age(created_at: str | None, now: datetime | None = None) -> str:
+    """How long ago an ISO 8601 time was, in the largest whole unit ("5m ago")."""
+    if not created_at:
+        return "-"
+    try:
+        then = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
+    except ValueError:
+        return created_at
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=timezone.utc)
+    seconds = int(((now or datetime.now(timezone.utc)) - then).total_seconds())
+    if seconds < 0:
+        return "just now"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"

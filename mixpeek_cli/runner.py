@@ -8,11 +8,13 @@ and ``KeyboardInterrupt``, so no traceback reaches a user.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, TypeVar
 
+from mixpeek_cli import interrupts
 from mixpeek_cli.errors import ExitCode, Interrupted, MixpeekError
 from mixpeek_cli.reporter import Reporter
 
@@ -29,11 +31,16 @@ class Output:
     json: bool = False
     quiet: bool = False
     verbose: bool = False
+    # Whole lines, no colour or control codes even on a terminal (git hooks).
+    plain: bool = False
 
     def console(self) -> Console:
         from rich.console import Console
 
         # highlight=False: never colour numbers or ids inside messages we did not mark up.
+        # rich itself honours NO_COLOR and TERM=dumb.
+        if self.plain:
+            return Console(stderr=True, highlight=False, force_terminal=False, color_system=None)
         return Console(stderr=True, highlight=False)
 
     def reporter(self, console: Console) -> Reporter:
@@ -41,16 +48,38 @@ class Output:
 
         return make_reporter(quiet=self.quiet, console=console)
 
+    def tracer(self, console: Console) -> Callable[[str], None] | None:
+        """Where ``--verbose`` HTTP lines go (already redacted by their producers)."""
+        if not self.verbose:
+            return None
+
+        def trace(line: str) -> None:
+            console.print(f"http: {line}", style="dim", markup=False, soft_wrap=True)
+
+        return trace
+
     def result(self, text: str, stream: IO[str] | None = None) -> None:
         out = stream or sys.stdout
         out.write(text if text.endswith("\n") else text + "\n")
         out.flush()
 
 
+def can_prompt() -> bool:
+    """Whether a question may be asked: stdin and stdout are terminals and CI is unset.
+
+    Anywhere else (CI jobs, hooks, pipes) a prompt would hang or eat piped input, so
+    commands behave as if ``--yes`` was given and take everything from flags.
+    """
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        return False
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
 def run_command(output: Output, body: Callable[[Console, Reporter], int]) -> int:
     """Run ``body`` and return the exit code for it, rendering any failure on stderr."""
     console = output.console()
     reporter = output.reporter(console)
+    previous = interrupts.install()
     try:
         try:
             return body(console, reporter)
@@ -63,6 +92,8 @@ def run_command(output: Output, body: Callable[[Console, Reporter], int]) -> int
     except OSError as exc:
         # Disk full, a temp dir we cannot write: local trouble the user can fix.
         return _fail(output, console, _local_error(exc))
+    finally:
+        interrupts.restore(previous)
 
 
 def _local_error(exc: OSError) -> MixpeekError:

@@ -6,13 +6,15 @@ so no stage reads the environment or a file on its own.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from mixpeek_cli.errors import UsageError
 
@@ -27,6 +29,9 @@ DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_TIMEOUT = 900.0
 ENVIRONMENTS = ("staging", "production")
 PROJECT_FILE = "mixpeek.toml"
+DEFAULT_S3_PREFIX = "mixpeek-bundles/"
+DEFAULT_MULTIPART_THRESHOLD = 8 * 1024 * 1024
+MIN_MULTIPART_THRESHOLD = 5 * 1024 * 1024  # S3's smallest part
 
 # App ids travel in URL paths; anything outside this set is a typo or an injection.
 _APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -40,6 +45,15 @@ class Settings:
     environment: str
     poll_interval: float
     timeout: float
+    # Where each setting came from ("flag", "env MIXPEEK_...", PROJECT_FILE, "user config",
+    # "default", "unset"): `mixpeek whoami` shows it, never the key itself.
+    sources: dict[str, str] = field(default_factory=dict)
+    # Uploads (docs/upload.md). A bucket of your own replaces the uploads endpoint.
+    bundle_bucket: str | None = None
+    s3_prefix: str = DEFAULT_S3_PREFIX
+    s3_endpoint_url: str | None = None
+    s3_checksums: Literal["when_supported", "when_required"] = "when_supported"
+    multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD
 
     def require_remote(self) -> tuple[str, str]:
         """The app id and key a network call needs, or a UsageError naming what to set."""
@@ -49,7 +63,9 @@ class Settings:
                 hint=f"pass -a/--app APP_ID, set MIXPEEK_APP_ID, or add app_id to {PROJECT_FILE}",
             )
         if not self.api_key:
-            raise UsageError("no API key", hint="pass --api-key or set MIXPEEK_API_KEY")
+            raise UsageError(
+                "no API key", hint="set MIXPEEK_API_KEY, pass --api-key, or run mixpeek login"
+            )
         return self.app_id, self.api_key
 
 
@@ -79,17 +95,32 @@ def resolve_settings(
     environment: str | None = None,
     poll_interval: float | None = None,
     timeout: float | None = None,
+    stored_key: Callable[[], str | None] | None = None,
+    bucket: str | None = None,
+    s3_prefix: str | None = None,
+    s3_endpoint_url: str | None = None,
+    s3_checksums: str | None = None,
 ) -> Settings:
-    """Merge flags (the keyword arguments), ``env`` and ``root/mixpeek.toml``."""
+    """Merge flags (the keyword arguments), ``env`` and ``root/mixpeek.toml``.
+
+    ``stored_key`` reads the key `mixpeek login` stored; it is the lowest-priority
+    source for the key and is called only when neither flag nor env gives one.
+    """
     project = read_project_file(root)
+    sources: dict[str, str] = {}
 
     def pick(flag: Any, env_name: str | None, key: str | None, default: Any) -> Any:
+        name = key or (env_name or "").removeprefix("MIXPEEK_").lower()
         if flag is not None:
+            sources[name] = "flag"
             return flag
         if env_name and env.get(env_name):
+            sources[name] = f"env {env_name}"
             return env[env_name]
         if key and project.get(key) is not None:
+            sources[name] = PROJECT_FILE
             return project[key]
+        sources[name] = "default" if default is not None else "unset"
         return default
 
     resolved_env = str(pick(environment, "MIXPEEK_ENVIRONMENT", "environment", DEFAULT_ENVIRONMENT))
@@ -103,8 +134,13 @@ def resolve_settings(
                 f"invalid app id {resolved_app!r}",
                 hint="an app id holds only letters, digits, '_', '-' and '.'",
             )
+    resolved_key = pick(api_key, "MIXPEEK_API_KEY", None, None) or None
+    if resolved_key is None and stored_key is not None:
+        resolved_key = stored_key()
+        if resolved_key:
+            sources["api_key"] = "user config"
     return Settings(
-        api_key=pick(api_key, "MIXPEEK_API_KEY", None, None) or None,
+        api_key=resolved_key,
         base_url=_base_url(str(pick(base_url, "MIXPEEK_BASE_URL", None, DEFAULT_BASE_URL))),
         app_id=resolved_app,
         environment=resolved_env,
@@ -114,6 +150,18 @@ def resolve_settings(
         ),
         timeout=_positive(
             pick(timeout, "MIXPEEK_TIMEOUT", None, DEFAULT_TIMEOUT), "timeout (--timeout)"
+        ),
+        sources=sources,
+        bundle_bucket=_bucket(pick(bucket, "MIXPEEK_BUNDLE_BUCKET", "bundle_bucket", None)),
+        s3_prefix=_s3_prefix(pick(s3_prefix, "MIXPEEK_S3_PREFIX", "s3_prefix", DEFAULT_S3_PREFIX)),
+        s3_endpoint_url=_s3_endpoint(
+            pick(s3_endpoint_url, "AWS_ENDPOINT_URL_S3", "s3_endpoint_url", None)
+        ),
+        s3_checksums=_s3_checksums(
+            pick(s3_checksums, "MIXPEEK_S3_CHECKSUMS", "s3_checksums", "when_supported")
+        ),
+        multipart_threshold=_threshold(
+            pick(None, "MIXPEEK_MULTIPART_THRESHOLD", None, DEFAULT_MULTIPART_THRESHOLD)
         ),
     )
 
@@ -130,9 +178,86 @@ def _positive(value: Any, what: str) -> float:
 
 def _base_url(value: str) -> str:
     url = value.strip().rstrip("/")
-    if not re.match(r"^https?://[^/\s]+", url):
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(
             f"invalid base URL {value!r}",
             hint="give an http(s) URL such as https://api.mixpeek.com",
         )
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        # The key travels in a header: plain HTTP would show it to anyone on the path.
+        raise UsageError(
+            f"refusing to send the API key over plain HTTP to {parts.hostname}",
+            hint="use an https:// base URL (plain http is allowed for loopback only)",
+        )
     return url
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# -- upload settings (docs/upload.md) -------------------------------------------------------
+
+# S3, MinIO and R2 bucket names; a stray "s3://" or "/" is a typo worth stopping on.
+_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
+
+
+def _bucket(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    name = str(value)
+    if not _BUCKET.match(name):
+        raise UsageError(
+            f"invalid bucket name {name!r}",
+            hint="give the bare bucket name (no s3:// and no path; use --s3-prefix for a path)",
+        )
+    return name
+
+
+def _s3_prefix(value: Any) -> str:
+    prefix = str(value).lstrip("/")
+    # Keys are "{prefix}{app_id}/...": an empty prefix is the bucket's root.
+    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def _s3_endpoint(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    url = str(value).strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(
+            f"invalid S3 endpoint URL {value!r}",
+            hint="give an http(s) URL such as https://minio.example.com:9000",
+        )
+    return url
+
+
+def _s3_checksums(value: Any) -> Literal["when_supported", "when_required"]:
+    if value == "when_required":
+        return "when_required"
+    if value == "when_supported":
+        return "when_supported"
+    raise UsageError(
+        f"invalid S3 checksum setting {value!r}",
+        hint="use when_supported (SHA-256 checksums) or when_required (Content-MD5 only)",
+    )
+
+
+def _threshold(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = -1
+    if number < MIN_MULTIPART_THRESHOLD:
+        raise UsageError(
+            f"invalid MIXPEEK_MULTIPART_THRESHOLD {value!r}",
+            hint=f"give a number of bytes, at least {MIN_MULTIPART_THRESHOLD} (5 MiB)",
+        )
+    return number

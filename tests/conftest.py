@@ -129,3 +129,51 @@ def read_bundle(emu: Emulator, key: str) -> dict[str, bytes]:
 
     with zipfile.ZipFile(io.BytesIO(body)) as zf:
         return {name: zf.read(name) for name in zf.namelist()}
+
+
+def python_for_nobody() -> tuple[str, str]:
+    """An interpreter user "nobody" can run, and the PYTHONPATH that finds this project."""
+    import site
+
+    project = Path(__file__).resolve().parents[1]
+    paths = [str(project), *site.getsitepackages()]
+    for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
+        real = os.path.realpath(candidate)
+        # Every directory on the way must be searchable by others.
+        if os.path.exists(real) and all(os.stat(d).st_mode & 0o001 for d in Path(real).parents):
+            return real, os.pathsep.join(paths)
+    pytest.skip("no Python interpreter that user nobody may run")
+
+
+@pytest.fixture
+def run_cli_unprivileged(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
+    """Run the CLI as user "nobody": as root every file is readable, so permission
+    errors can only be shown by dropping privileges."""
+    if os.geteuid() != 0:
+        pytest.skip("dropping to user nobody needs root")
+
+    def run(*args: str, cwd: Path) -> CliRun:
+        python, pythonpath = python_for_nobody()
+        env = {
+            **cli_env,
+            "PYTHONPATH": pythonpath,
+            "HOME": str(cwd),
+            "XDG_CONFIG_HOME": str(cwd / ".config"),
+            "XDG_CACHE_HOME": str(cwd / ".cache"),
+        }
+        try:
+            proc = subprocess.run(
+                [python, "-m", "mixpeek_cli", *args],
+                cwd=cwd,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                user="nobody",
+                stdin=subprocess.DEVNULL,
+            )
+        except PermissionError as exc:
+            pytest.skip(f"cannot drop privileges: {exc}")
+        return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+    return run

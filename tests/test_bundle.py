@@ -61,6 +61,7 @@ def no_user_git_config(
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
 
 
@@ -109,8 +110,11 @@ def test_zip_layout_and_contents(tmp_path: Path) -> None:
     recorder = Recorder()
     bundle = build_bundle(src, recorder)
     try:
-        assert bundle.zip_path.name.startswith("mixpeek-bundle-")
+        # Without dest the zip lands in the re-deploy cache, which keeps it.
+        cache = Path(os.environ["XDG_CACHE_HOME"]) / "mixpeek" / "bundles"
+        assert bundle.zip_path.parent.parent == cache
         assert bundle.zip_path.suffix == ".zip"
+        assert not bundle.owned
         with zipfile.ZipFile(bundle.zip_path) as zf:
             infos = zf.infolist()
             names = [i.filename for i in infos]
@@ -121,7 +125,10 @@ def test_zip_layout_and_contents(tmp_path: Path) -> None:
                 assert not info.filename.startswith("/")
                 assert ".." not in info.filename.split("/")
                 assert info.date_time == (1980, 1, 1, 0, 0, 0)
-                assert info.compress_type == zipfile.ZIP_DEFLATED
+                # Only the repetitive file shrinks by 5%; tiny ones are stored (docs/bundle.md).
+                deflated = info.filename == "pkg/data.bin"
+                expected_type = zipfile.ZIP_DEFLATED if deflated else zipfile.ZIP_STORED
+                assert info.compress_type == expected_type
                 assert info.create_system == 3
                 assert info.extra == b""
                 expected = 0o100755 if info.filename == "run.sh" else 0o100644
@@ -139,7 +146,8 @@ def test_zip_layout_and_contents(tmp_path: Path) -> None:
         assert recorder.advanced == len(FILES)
         assert recorder.finished == 1
     finally:
-        bundle.zip_path.unlink()
+        bundle.cleanup()
+    assert bundle.zip_path.exists()  # the cache's copy outlives the command
 
 
 def test_large_file_streams_and_round_trips(tmp_path: Path) -> None:

@@ -458,6 +458,9 @@ def test_config_endpoint_round_trips(emulator: Emulator) -> None:
         "upload_mode": "presigned",
         "fail_builds_with": None,
         "logs_enabled": True,
+        "expired_urls": 0,
+        "bad_signature_urls": 0,
+        "client_s3_endpoint_url": None,
     }
     assert httpx.post(url, json={"upload_mode": "ftp"}).status_code == 422
 

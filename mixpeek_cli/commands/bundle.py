@@ -22,6 +22,7 @@ def bundle(
     output_file: Annotated[
         Path, typer.Option("-o", "--output", help="Where to write the zip.", dir_okay=False)
     ] = ...,  # type: ignore[assignment]
+    include_secret: options.IncludeSecret = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -32,10 +33,12 @@ def bundle(
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.bundle import build_bundle
         from mixpeek_cli.deploy import check_directory
+        from mixpeek_cli.secret_files import bundle_paths, make_guard
         from mixpeek_cli.source_files import select_source_files
 
         root = check_directory(path)
-        built = build_bundle(root, reporter, dest=output_file)
+        include = bundle_paths(root, include_secret or [])
+        built = build_bundle(root, reporter, dest=output_file, guard=make_guard(include, reporter))
         sources = select_source_files(built.files)
         summary = {
             "path": str(built.zip_path),

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -21,6 +21,38 @@ if TYPE_CHECKING:
 
 LOCAL_APP_ID = "local-app"
 LOCAL_API_KEY = "local-emulator-key"
+
+# Uploading to a bucket of your own (docs/upload.md).
+Bucket = Annotated[
+    str | None,
+    typer.Option(
+        "--bucket",
+        help="Upload to this S3 bucket with your AWS credentials instead of Mixpeek's "
+        "[env MIXPEEK_BUNDLE_BUCKET; mixpeek.toml bundle_bucket].",
+    ),
+]
+S3Prefix = Annotated[
+    str | None,
+    typer.Option(
+        "--s3-prefix",
+        help="Key prefix in --bucket [env MIXPEEK_S3_PREFIX; default mixpeek-bundles/].",
+    ),
+]
+S3EndpointUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--s3-endpoint-url",
+        help="S3-compatible endpoint for --bucket (MinIO, R2) [env AWS_ENDPOINT_URL_S3].",
+    ),
+]
+S3Checksums = Annotated[
+    str | None,
+    typer.Option(
+        "--s3-checksums",
+        help="when_supported (SHA-256 checksums) or when_required (Content-MD5, for stores "
+        "that reject flexible checksums) [env MIXPEEK_S3_CHECKSUMS].",
+    ),
+]
 
 
 def deploy(
@@ -45,6 +77,28 @@ def deploy(
         bool,
         typer.Option("--local", help="Deploy to an emulator started for this run (no account)."),
     ] = False,
+    include_secret: options.IncludeSecret = None,
+    ref: Annotated[
+        str | None,
+        typer.Option(
+            "--ref",
+            metavar="REV",
+            help="Deploy this commit's files from git, not the working tree "
+            "[message: its subject].",
+        ),
+    ] = None,
+    source: Annotated[
+        str,
+        typer.Option(
+            "--source",
+            help="upload (bundle and upload PATH) or git (send the commit; the service "
+            "fetches it: it must be pushed).",
+        ),
+    ] = "upload",
+    bucket: Bucket = None,
+    s3_prefix: S3Prefix = None,
+    s3_endpoint_url: S3EndpointUrl = None,
+    s3_checksums: S3Checksums = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -53,6 +107,7 @@ def deploy(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
+        from mixpeek_cli.credentials import stored_key_reader
         from mixpeek_cli.deploy import DeployRequest, check_directory, run_deploy
         from mixpeek_cli.render import render_deploy
         from mixpeek_cli.settings import resolve_settings
@@ -67,9 +122,24 @@ def deploy(
             environment=environment,
             poll_interval=poll_interval,
             timeout=timeout,
+            stored_key=stored_key_reader(reporter.warn),
+            bucket=bucket,
+            s3_prefix=s3_prefix,
+            s3_endpoint_url=s3_endpoint_url,
+            s3_checksums=s3_checksums,
         )
-        request = DeployRequest(path=root, message=message, wait=wait, dry_run=dry_run)
-        trace = (lambda line: console.print(f"[dim]http: {line}[/]")) if verbose else None
+        from mixpeek_cli.secret_files import bundle_paths
+
+        request = DeployRequest(
+            path=root,
+            message=message,
+            wait=wait,
+            dry_run=dry_run,
+            include_secrets=frozenset(bundle_paths(root, include_secret or [])),
+            ref=ref,
+            source=_source(source),
+        )
+        trace = output.tracer(console)
         if local and not dry_run:
             with _local_emulator(reporter) as base:
                 settings = _for_emulator(settings, base)
@@ -79,6 +149,16 @@ def deploy(
         return render_deploy(result, output, console)
 
     raise typer.Exit(run_command(output, body))
+
+
+def _source(value: str) -> Literal["cli_upload", "git"]:
+    from mixpeek_cli.errors import UsageError
+
+    if value == "git":
+        return "git"
+    if value in ("upload", "cli_upload"):
+        return "cli_upload"
+    raise UsageError(f"invalid --source {value!r}", hint="use upload or git")
 
 
 def _for_emulator(settings: Settings, base_url: str) -> Settings:
@@ -106,7 +186,14 @@ def _local_emulator(reporter: Reporter) -> Iterator[str]:
             f"--local needs the emulator's packages ({exc.name} is missing)",
             hint="pip install 'mixpeek-cli[emulator]'",
         ) from None
-    handle = start_emulator(build_seconds=1.0)
+    raw = os.environ.get("MIXPEEK_EMULATOR_BUILD_SECONDS", "1.0")
+    try:
+        build_seconds = float(raw)
+    except ValueError:
+        raise UsageError(
+            f"invalid MIXPEEK_EMULATOR_BUILD_SECONDS {raw!r}", hint="give a number of seconds"
+        ) from None
+    handle = start_emulator(build_seconds=build_seconds)
     try:
         reporter.info(f"local emulator running at {handle.base_url}")
         yield handle.base_url

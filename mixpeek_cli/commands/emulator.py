@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mixpeek_cli.commands import options
 from mixpeek_cli.runner import Output, run_command
 
 if TYPE_CHECKING:
@@ -25,9 +27,10 @@ def emulator(
     upload_mode: Annotated[
         str, typer.Option("--upload-mode", help="presigned or credentials.")
     ] = "presigned",
+    json_output: options.Json = False,
 ) -> None:
     """Run a local emulator of the Mixpeek API (and S3) for trying the CLI and for tests."""
-    output = Output()
+    output = Output(json=json_output)
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.errors import UsageError
@@ -51,7 +54,15 @@ def emulator(
             upload_mode="credentials" if upload_mode == "credentials" else "presigned",
         )
         try:
-            output.result(handle.base_url)
+            if output.json:
+                # One line, printed once the servers listen: a script reads it and goes on.
+                output.result(
+                    json.dumps(
+                        {"base_url": handle.base_url, "s3_endpoint_url": handle.s3_endpoint_url}
+                    )
+                )
+            else:
+                output.result(handle.base_url)
             console.print(
                 f"Mixpeek emulator on {handle.base_url} (S3 on {handle.s3_endpoint_url}).\n"
                 f"Use it with:\n  export MIXPEEK_BASE_URL={handle.base_url}\n"

@@ -9,7 +9,10 @@ import typer
 
 PathArg = Annotated[
     Path,
-    typer.Argument(help="Directory of the app to deploy.", metavar="PATH", show_default=True),
+    # readable=False: our own check says what to do, in one line, with the documented exit code.
+    typer.Argument(
+        help="Directory of the app to deploy.", metavar="PATH", show_default=True, readable=False
+    ),
 ]
 ApiKey = Annotated[
     str | None,
@@ -52,4 +55,12 @@ Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on std
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print errors only.")]
 Verbose = Annotated[
     bool, typer.Option("-v", "--verbose", help="Show HTTP exchanges and error details.")
+]
+IncludeSecret = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--include-secret",
+        help="Ship this secret-bearing file anyway (repeat per file; it is said in the output).",
+        metavar="PATH",
+    ),
 ]

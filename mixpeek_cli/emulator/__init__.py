@@ -56,6 +56,13 @@ body or null), "body" (raw text), "status" (the status answered)}``. ``DELETE`` 
 them. Python: ``state.requests``, ``state.clear_requests()``, and
 ``state.deploy_request(deploy_id)`` for the body that created a deploy.
 
+``POST /_emulator/config`` also takes ``expired_urls`` / ``bad_signature_urls`` (ints: the
+next N presigned URLs handed out are refused by S3 as expired / with
+``SignatureDoesNotMatch``) and ``client_s3_endpoint_url`` (where URLs and credentials
+point instead of moto, e.g. a test's proxy; null resets). Expired presigned URLs are
+refused as S3 does (see ``s3_server``). ``GET /_emulator/multipart-uploads`` lists
+in-progress multipart uploads; Python: ``Emulator.multipart_uploads()``.
+
 ``GET /_emulator/health`` answers ``{"ok": true, "bucket", "s3_endpoint_url"}``.
 """
 

@@ -9,11 +9,13 @@ afresh.
 """
 
 import asyncio
+import functools
 import json
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -105,7 +107,7 @@ def create_app(state: EmulatorState, s3: "S3Client | None" = None) -> FastAPI:
         return answer
 
     app.include_router(_api_router(state, s3_client))
-    app.include_router(_control_router(state))
+    app.include_router(_control_router(state, s3_client))
     return app
 
 
@@ -244,6 +246,7 @@ def _upload_target(
             s3, state.bucket, key, body.file_size_bytes, body.content_sha256
         ),
     )
+    endpoint = config.client_s3_endpoint_url or state.s3_endpoint_url
     if config.upload_mode == "credentials":
         answer.credentials = UploadCredentials(
             access_key_id=storage.ACCESS_KEY_ID,
@@ -251,17 +254,30 @@ def _upload_target(
             session_token=storage.SESSION_TOKEN,
             bucket=state.bucket,
             region=storage.REGION,
-            endpoint_url=state.s3_endpoint_url,
+            endpoint_url=endpoint,
         )
     else:
+        # Signed for the host the client will reach (moto, or a proxy in front of it).
+        signer = s3 if endpoint == state.s3_endpoint_url else _signer(endpoint)
+        fault = state.take_url_fault()
         # Content-Type is signed, so the client must send exactly the header we return.
-        answer.presigned_url = s3.generate_presigned_url(
+        url = signer.generate_presigned_url(
             "put_object",
             Params={"Bucket": state.bucket, "Key": key, "ContentType": BUNDLE_CONTENT_TYPE},
-            ExpiresIn=UPLOAD_URL_SECONDS,
+            # Signed in the same second, a broken URL and its fresh replacement would be
+            # identical; a different lifetime keeps their signatures apart.
+            ExpiresIn=UPLOAD_URL_SECONDS - (1 if fault else 0),
         )
+        if fault is not None:
+            state.break_url(parse_qs(urlsplit(url).query)["X-Amz-Signature"][0], fault)
+        answer.presigned_url = url
         answer.headers = {"Content-Type": BUNDLE_CONTENT_TYPE}
     return answer
+
+
+@functools.lru_cache(maxsize=8)
+def _signer(endpoint_url: str) -> "S3Client":
+    return storage.make_s3_client(endpoint_url)
 
 
 def _new_deploy(
@@ -299,7 +315,7 @@ def _new_deploy(
     )
 
 
-def _control_router(state: EmulatorState) -> APIRouter:
+def _control_router(state: EmulatorState, s3: "S3Client") -> APIRouter:
     router = APIRouter(prefix="/_emulator", tags=["emulator controls"])
 
     @router.get("/health")
@@ -313,8 +329,9 @@ def _control_router(state: EmulatorState) -> APIRouter:
     @router.post("/config")
     def set_config(update: ConfigUpdate) -> dict[str, Any]:
         changes = {name: getattr(update, name) for name in update.model_fields_set}
-        # Only fail_builds_with may be reset to null; null elsewhere means "leave as is".
-        changes = {k: v for k, v in changes.items() if v is not None or k == "fail_builds_with"}
+        # Only these may be reset to null; null elsewhere means "leave as is".
+        nullable = ("fail_builds_with", "client_s3_endpoint_url")
+        changes = {k: v for k, v in changes.items() if v is not None or k in nullable}
         state.configure(**changes)
         return state.config_dict()
 
@@ -331,6 +348,10 @@ def _control_router(state: EmulatorState) -> APIRouter:
     def clear_faults() -> dict[str, Any]:
         state.clear_faults()
         return {"faults": []}
+
+    @router.get("/multipart-uploads")
+    def multipart_uploads() -> dict[str, Any]:
+        return {"uploads": storage.multipart_uploads(s3, state.bucket)}
 
     @router.get("/requests")
     def list_requests() -> list[dict[str, Any]]:

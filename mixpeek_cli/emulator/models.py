@@ -105,6 +105,9 @@ class ConfigUpdate(BaseModel):
     upload_mode: UploadMode | None = None
     fail_builds_with: str | None = None
     logs_enabled: bool | None = None
+    expired_urls: int | None = Field(default=None, ge=0)
+    bad_signature_urls: int | None = Field(default=None, ge=0)
+    client_s3_endpoint_url: str | None = None
 
 
 class FaultSpec(BaseModel):

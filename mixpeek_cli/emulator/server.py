@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING
 
 import uvicorn
 from botocore.exceptions import BotoCoreError, ClientError
-from moto.server import ThreadedMotoServer
 
 from mixpeek_cli.emulator import storage
 from mixpeek_cli.emulator.app import create_app
 from mixpeek_cli.emulator.models import UploadMode
+from mixpeek_cli.emulator.s3_server import GatedMotoServer
 from mixpeek_cli.emulator.state import EmulatorConfig, EmulatorState
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ class Emulator:
             fail_builds_with=fail_builds_with,
             logs_enabled=logs_enabled,
         )
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: GatedMotoServer | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._state: EmulatorState | None = None
@@ -89,13 +89,16 @@ class Emulator:
     def _start_s3(self) -> None:
         # werkzeug (under moto) logs every request at INFO to stderr unless told otherwise.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._moto = ThreadedMotoServer(ip_address=self._s3_host, port=self._s3_port, verbose=False)
+        self._moto = GatedMotoServer(self._s3_host, self._s3_port, self._url_verdict)
         self._moto.start()
         _, port = self._moto.get_host_and_port()
         self._s3_endpoint_url = f"http://{_url_host(self._s3_host)}:{port}"
         self._s3 = storage.make_s3_client(self._s3_endpoint_url)
         self._s3.create_bucket(Bucket=self._bucket)
         self._state = EmulatorState(self._bucket, self._s3_endpoint_url, self._config)
+
+    def _url_verdict(self, signature: str) -> str | None:
+        return self._state.url_rejection(signature) if self._state is not None else None
 
     def _start_api(self) -> None:
         assert self._state is not None and self._s3 is not None
@@ -195,6 +198,11 @@ class Emulator:
         if self._state is None:
             raise RuntimeError("emulator not started")
         return self._state
+
+    def multipart_uploads(self, bucket: str | None = None) -> list[dict[str, str]]:
+        """In-progress multipart uploads in ``bucket`` (default: the emulator's), as
+        ``{"Key", "UploadId"}``: a finished or aborted upload is not listed."""
+        return storage.multipart_uploads(self.s3_client(), bucket or self._bucket)
 
     def s3_client(self) -> S3Client:
         """A fresh boto3 S3 client for this emulator's moto server (dummy credentials)."""

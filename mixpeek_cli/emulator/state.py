@@ -38,6 +38,11 @@ class EmulatorConfig:
     upload_mode: UploadMode = "presigned"
     fail_builds_with: str | None = None
     logs_enabled: bool = True
+    # The next N presigned URLs handed out fail: "Request has expired" / SignatureDoesNotMatch.
+    expired_urls: int = 0
+    bad_signature_urls: int = 0
+    # Where presigned URLs and credentials point (default: moto): e.g. a test's proxy.
+    client_s3_endpoint_url: str | None = None
 
 
 @dataclass
@@ -108,6 +113,7 @@ class EmulatorState:
         self._requests: list[dict[str, Any]] = []
         self._request_seq = 0
         self._answers: dict[str, StoredAnswer] = {}
+        self._broken_urls: dict[str, str] = {}
         # Serialises whole idempotent requests so two concurrent retries of one key
         # cannot both create a deploy; separate from _lock so builds never wait on it.
         self.idempotency_lock = threading.Lock()
@@ -129,6 +135,27 @@ class EmulatorState:
                     raise AttributeError(f"unknown emulator setting {name!r}")
                 setattr(self._config, name, value)
             return copy.copy(self._config)
+
+    # -- presigned URLs that must fail ------------------------------------------------------
+
+    def take_url_fault(self) -> str | None:
+        """The fault ("expired" or "signature") the URL being handed out gets, using one up."""
+        with self._lock:
+            if self._config.expired_urls > 0:
+                self._config.expired_urls -= 1
+                return "expired"
+            if self._config.bad_signature_urls > 0:
+                self._config.bad_signature_urls -= 1
+                return "signature"
+            return None
+
+    def break_url(self, signature: str, reason: str) -> None:
+        with self._lock:
+            self._broken_urls[signature] = reason
+
+    def url_rejection(self, signature: str) -> str | None:
+        with self._lock:
+            return self._broken_urls.get(signature)
 
     # -- deploys --------------------------------------------------------------------------
 

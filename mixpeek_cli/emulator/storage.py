@@ -65,3 +65,12 @@ def empty_and_delete_bucket(s3: S3Client, bucket: str) -> None:
         if keys:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
     s3.delete_bucket(Bucket=bucket)
+
+
+def multipart_uploads(s3: S3Client, bucket: str) -> list[dict[str, str]]:
+    """In-progress multipart uploads in ``bucket``: what an aborted transfer must not leave."""
+    found = []
+    for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
+        for upload in page.get("Uploads", []):
+            found.append({"Key": upload.get("Key", ""), "UploadId": upload.get("UploadId", "")})
+    return found

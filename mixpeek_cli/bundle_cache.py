@@ -1,0 +1,252 @@
+"""Reuse the previous bundle of an unchanged tree instead of reading and compressing it again.
+
+A record holds, for one deploy PATH, the bundle's zip (kept in the user cache dir),
+its sha256, and the *stamp* of every bundled file as the walk saw it before reading
+it: size, mtime_ns, ctime_ns, mode, inode and device, plus the file's CRC-32 from the
+zip. A later bundle of the same PATH with the same file list and the same stamps
+reuses the zip without opening a single file.
+
+A wrong hit would deploy stale code, so:
+
+* stamps are taken *before* a file is read, so a write during bundling changes them;
+* any write changes ctime, which no user-space call can set back, so a content change
+  with the mtime restored and the size unchanged still misses;
+* a file whose mtime or ctime lies within :data:`RACY_NS` of when its record was made
+  could have been written again within the same timestamp tick (coarse or 1-second
+  file system clocks, as git's "racily clean" entries); such files are re-read and
+  their CRC-32 compared before the record is trusted;
+* the cached zip must still have the size, mtime, ctime and inode it was left with.
+
+The cache is an optimisation: an unreadable, corrupt or unwritable cache is ignored.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mixpeek_cli.bundle import BundleFile
+
+FORMAT = 1  # bump whenever the zip's byte rules change, so old zips are not reused
+KEEP_PER_ROOT = 3
+RACY_NS = 2_000_000_000
+STALE_ROOT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget PATHs not bundled for 30 days
+STRAY_NS = 3600 * 1_000_000_000  # unreferenced zips older than this are leftovers
+INDEX = "index.json"
+_READ = 1024 * 1024
+
+
+def cache_dir() -> Path:
+    """Where bundles are kept: the user cache dir (``$XDG_CACHE_HOME/mixpeek`` on Linux)."""
+    import platformdirs
+
+    return platformdirs.user_cache_path("mixpeek", appauthor=False) / "bundles"
+
+
+def file_stamp(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_ino, st.st_dev)
+
+
+def _zip_stamp(st: os.stat_result) -> list[int]:
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
+def _identity(files: Sequence[BundleFile]) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for file in files:
+        stamp = file.stamp if file.stamp is not None else file_stamp(os.stat(file.source))
+        out.append([file.path, str(file.source), file.executable, *stamp])
+    return out
+
+
+def _key(root: Path, identity: list[list[Any]]) -> str:
+    blob = json.dumps([FORMAT, zlib.ZLIB_RUNTIME_VERSION, str(root), identity])
+    return hashlib.sha256(blob.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CachedBundle:
+    zip_path: Path
+    sha256: str
+    size: int
+
+
+@dataclass
+class _Record:
+    key: str
+    zip_name: str
+    sha256: str
+    size: int
+    zip_stamp: list[int]
+    snapshot_ns: int  # wall clock before the walk that took the stamps
+    racy: list[list[Any]]  # [index, path, crc32] of files changed near snapshot_ns
+
+    @classmethod
+    def parse(cls, raw: Any) -> _Record:
+        record = cls(**raw)
+        if not (
+            isinstance(record.key, str)
+            and isinstance(record.zip_name, str)
+            and "/" not in record.zip_name
+            and isinstance(record.sha256, str)
+            and isinstance(record.size, int)
+            and isinstance(record.snapshot_ns, int)
+            and isinstance(record.zip_stamp, list)
+            and isinstance(record.racy, list)
+        ):
+            raise TypeError("malformed record")
+        return record
+
+
+class BundleCache:
+    """The records of one deploy PATH."""
+
+    def __init__(self, root: Path, base: Path | None = None) -> None:
+        self.root = root
+        digest = hashlib.sha256(os.fsencode(root)).hexdigest()[:32]
+        self.dir = (base or cache_dir()) / digest
+
+    def _load(self) -> list[_Record]:
+        try:
+            raw = json.loads((self.dir / INDEX).read_bytes())
+            if raw.get("format") != FORMAT or raw.get("root") != str(self.root):
+                return []
+            return [_Record.parse(item) for item in raw["records"]]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return []  # missing or corrupt: start afresh
+
+    def _save(self, records: list[_Record]) -> None:
+        body = {
+            "format": FORMAT,
+            "root": str(self.root),
+            "records": [vars(r) for r in records[:KEEP_PER_ROOT]],
+        }
+        tmp = self.dir / f".{INDEX}.{secrets.token_hex(6)}"
+        try:
+            tmp.write_text(json.dumps(body), encoding="utf-8")
+            os.replace(tmp, self.dir / INDEX)
+        finally:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def lookup(self, files: Sequence[BundleFile]) -> CachedBundle | None:
+        """The cached bundle of exactly these files in exactly these states, if any."""
+        records = self._load()
+        if not records:
+            return None
+        key = _key(self.root, _identity(files))
+        for position, record in enumerate(records):
+            if record.key != key or not self._zip_intact(record):
+                continue
+            if not _racy_files_unchanged(record, files):
+                continue
+            records.insert(0, records.pop(position))
+            with contextlib.suppress(OSError):
+                self._save(records)
+            return CachedBundle(self.dir / record.zip_name, record.sha256, record.size)
+        return None
+
+    def _zip_intact(self, record: _Record) -> bool:
+        try:
+            st = os.stat(self.dir / record.zip_name)
+        except OSError:
+            return False
+        return _zip_stamp(st) == record.zip_stamp
+
+    def new_zip_path(self) -> Path:
+        """A fresh path in the cache dir to write the next bundle to (created empty)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / f"bundle-{secrets.token_hex(8)}.zip"
+        path.touch(exist_ok=False)
+        return path
+
+    def store(
+        self,
+        files: Sequence[BundleFile],
+        crcs: Sequence[int],
+        zip_path: Path,
+        sha256: str,
+        snapshot_ns: int,
+    ) -> None:
+        """Remember ``zip_path`` (already in :attr:`dir`) as the bundle of ``files``."""
+        identity = _identity(files)
+        racy = [
+            [index, file.path, crc]
+            for index, (file, row, crc) in enumerate(zip(files, identity, crcs, strict=True))
+            if max(row[4], row[5]) >= snapshot_ns - RACY_NS  # row: path, source, exe, size, ...
+        ]
+        st = os.stat(zip_path)
+        record = _Record(
+            key=_key(self.root, identity),
+            zip_name=zip_path.name,
+            sha256=sha256,
+            size=st.st_size,
+            zip_stamp=_zip_stamp(st),
+            snapshot_ns=snapshot_ns,
+            racy=racy,
+        )
+        records = [record, *(r for r in self._load() if r.zip_name != record.zip_name)]
+        self._save(records)
+        self._prune(records[:KEEP_PER_ROOT], records[KEEP_PER_ROOT:])
+
+    def _prune(self, kept: list[_Record], dropped: list[_Record]) -> None:
+        for record in dropped:
+            with contextlib.suppress(OSError):
+                (self.dir / record.zip_name).unlink()
+        keep = {r.zip_name for r in kept}
+        now = time.time_ns()
+        with contextlib.suppress(OSError), os.scandir(self.dir) as entries:
+            for entry in entries:
+                if not entry.name.endswith(".zip") or entry.name in keep:
+                    continue
+                with contextlib.suppress(OSError):
+                    # A young unreferenced zip may be another run's bundle being written.
+                    if now - entry.stat().st_mtime_ns > STRAY_NS:
+                        os.unlink(entry.path)
+        _forget_stale_roots(self.dir.parent, now)
+
+
+def _forget_stale_roots(base: Path, now: int) -> None:
+    with contextlib.suppress(OSError), os.scandir(base) as roots:
+        for entry in roots:
+            index = Path(entry.path) / INDEX
+            with contextlib.suppress(OSError):
+                if now - index.stat().st_mtime_ns > STALE_ROOT_NS:
+                    for child in Path(entry.path).iterdir():
+                        child.unlink()
+                    Path(entry.path).rmdir()
+
+
+def _racy_files_unchanged(record: _Record, files: Sequence[BundleFile]) -> bool:
+    for item in record.racy:
+        try:
+            index, path, crc = item
+            file = files[index]
+        except (ValueError, TypeError, IndexError):
+            return False
+        if file.path != path or _crc_of(file.source, file.size) != crc:
+            return False
+    return True
+
+
+def _crc_of(path: Path, size: int) -> int | None:
+    crc = 0
+    total = 0
+    try:
+        with open(path, "rb") as fh:
+            while block := fh.read(_READ):
+                crc = zlib.crc32(block, crc)
+                total += len(block)
+    except OSError:
+        return None
+    return crc if total == size else None

@@ -1,0 +1,240 @@
+"""`mixpeek hooks install|uninstall|pre-push`: deploy on `git push`, from git's objects."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mixpeek_cli.commands import options
+from mixpeek_cli.runner import Output, run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mixpeek_cli.deploy import DeployResult
+    from mixpeek_cli.reporter import Reporter
+
+hooks_app = typer.Typer(help="Deploy from a git pre-push hook.", no_args_is_help=True)
+
+Branch = Annotated[
+    str | None,
+    typer.Option(
+        "--branch", "-b", help="Deploy pushes to this branch [default: the current branch]."
+    ),
+]
+Block = Annotated[
+    bool,
+    typer.Option("--block/--no-block", help="Stop the push when the deploy fails."),
+]
+
+
+@hooks_app.command()
+def install(
+    path: Annotated[
+        Path, typer.Argument(help="The app's directory, inside the repository.", metavar="PATH")
+    ] = Path("."),
+    environment: options.Environment = None,
+    branch: Branch = None,
+    block: Block = True,
+    chain: Annotated[
+        bool,
+        typer.Option("--chain", help="Keep a pre-push hook already there and run it first."),
+    ] = False,
+    json_output: options.Json = False,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """Write a pre-push hook that deploys each push of BRANCH with `mixpeek deploy --ref`."""
+    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+
+    def body(console: Console, reporter: Reporter) -> int:
+        from mixpeek_cli.deploy import check_directory
+        from mixpeek_cli.errors import UsageError
+        from mixpeek_cli.hooks import current_branch, hook_paths, install_hook, render_script
+        from mixpeek_cli.settings import ENVIRONMENTS
+
+        root = check_directory(path)
+        if environment is not None and environment not in ENVIRONMENTS:
+            raise UsageError(
+                f"invalid environment {environment!r}", hint="use staging or production"
+            )
+        paths = hook_paths(root)
+        chosen = branch or current_branch(root)
+        if not chosen:
+            raise UsageError("HEAD is detached: no branch to deploy", hint="pass --branch NAME")
+        app_path = Path(os.path.relpath(root, os.path.realpath(paths.top))).as_posix()
+        script = render_script(
+            python=sys.executable,
+            branch=chosen,
+            app_path=app_path,
+            environment=environment,
+            block=block,
+        )
+        done = install_hook(paths, script=script, chain=chain)
+        verb = "updated" if done.replaced_own else "installed"
+        reporter.info(f"{verb} {done.hook}: pushes of {chosen} deploy {app_path}")
+        if done.chained:
+            reporter.info(f"the earlier hook runs first: {done.chained}")
+        if not block:
+            reporter.info("a failed deploy will not stop the push (--no-block)")
+        if output.json:
+            output.result(
+                json.dumps(
+                    {
+                        "hook": str(done.hook),
+                        "branch": chosen,
+                        "path": app_path,
+                        "environment": environment,
+                        "block": block,
+                        "chained": str(done.chained) if done.chained else None,
+                        "updated": done.replaced_own,
+                    }
+                )
+            )
+        else:
+            output.result(str(done.hook))
+        return 0
+
+    raise typer.Exit(run_command(output, body))
+
+
+@hooks_app.command()
+def uninstall(
+    path: Annotated[
+        Path, typer.Argument(help="A directory inside the repository.", metavar="PATH")
+    ] = Path("."),
+    json_output: options.Json = False,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """Remove the pre-push hook mixpeek wrote (and put back a hook it chained to)."""
+    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+
+    def body(console: Console, reporter: Reporter) -> int:
+        from mixpeek_cli.deploy import check_directory
+        from mixpeek_cli.hooks import hook_paths, uninstall_hook
+
+        done = uninstall_hook(hook_paths(check_directory(path)))
+        if not done.removed:
+            reporter.info(f"no pre-push hook at {done.hook}: nothing to remove")
+        else:
+            reporter.info(f"removed {done.hook}")
+        if done.restored:
+            reporter.info(f"restored the earlier hook at {done.restored}")
+        if output.json:
+            output.result(
+                json.dumps(
+                    {
+                        "hook": str(done.hook),
+                        "removed": done.removed,
+                        "restored": str(done.restored) if done.restored else None,
+                    }
+                )
+            )
+        else:
+            output.result(str(done.hook) if done.removed else "")
+        return 0
+
+    raise typer.Exit(run_command(output, body))
+
+
+@hooks_app.command("pre-push")
+def pre_push(
+    remote: Annotated[str | None, typer.Argument(help="Set by git: the remote's name.")] = None,
+    url: Annotated[str | None, typer.Argument(help="Set by git: the remote's URL.")] = None,
+    branch: Branch = None,
+    app_path: Annotated[
+        Path, typer.Option("--path", help="The app's directory, relative to the repository top.")
+    ] = Path("."),
+    environment: options.Environment = None,
+    block: Block = True,
+    json_output: options.Json = False,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """What the hook runs: read git's pre-push stdin and deploy the pushed commit.
+
+    Also usable from the pre-commit framework (stages: [pre-push]); see docs/hooks.md.
+    """
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, plain=True)
+
+    def body(console: Console, reporter: Reporter) -> int:
+        from mixpeek_cli.credentials import stored_key_reader
+        from mixpeek_cli.deploy import DeployRequest, check_directory, run_deploy
+        from mixpeek_cli.errors import ExitCode, MixpeekError
+        from mixpeek_cli.git_tree import clean_git_env
+        from mixpeek_cli.hooks import (
+            current_branch,
+            hook_paths,
+            parse_push_lines,
+            refs_from_pre_commit,
+            select_refs,
+        )
+        from mixpeek_cli.render import render_deploy
+        from mixpeek_cli.settings import resolve_settings
+
+        # git exports GIT_DIR & co. to hooks; every git call below (GitPython's included)
+        # finds the repository from the app's path instead.
+        env = clean_git_env()
+        for name in set(os.environ) - set(env):
+            del os.environ[name]
+        refs = refs_from_pre_commit(env)
+        if not refs and not sys.stdin.isatty():
+            refs = parse_push_lines(sys.stdin.read())
+        paths = hook_paths(Path("."))
+        chosen = branch or current_branch(paths.top)
+        if not chosen:
+            reporter.info("mixpeek: HEAD is detached and no --branch was given: nothing deployed")
+            refs = []
+        targets, skipped = select_refs(refs, chosen or "")
+        for reason in skipped:
+            reporter.info(f"mixpeek: not deploying {reason}")
+        root = check_directory(paths.top / app_path)
+        results: list[DeployResult] = []
+        worst = 0
+        for ref in targets:
+            reporter.info(f"mixpeek: deploying {ref.local_sha[:12]} (push to {ref.remote_ref})")
+            try:
+                settings = resolve_settings(
+                    root=root,
+                    env=env,
+                    environment=environment,
+                    stored_key=stored_key_reader(reporter.warn),
+                )
+                result = run_deploy(
+                    settings,
+                    DeployRequest(path=root, message=None, ref=ref.local_sha),
+                    reporter,
+                    trace=output.tracer(console),
+                )
+            except MixpeekError as exc:
+                if block:
+                    exc.hint = (exc.hint + "; " if exc.hint else "") + (
+                        "push blocked (skip the hook once with git push --no-verify)"
+                    )
+                    raise
+                reporter.warn(f"deploy did not happen: {exc.one_line()} (push goes on: --no-block)")
+                continue
+            results.append(result)
+            # With --json the array printed at the end is the whole result.
+            code = int(result.exit_code) if output.json else render_deploy(result, output, console)
+            worst = worst or code
+        if output.json:
+            output.result(json.dumps([r.to_json() for r in results], ensure_ascii=False))
+        if worst and block:
+            console.print(
+                "mixpeek: push blocked because the deploy did not complete "
+                "(skip the hook once with git push --no-verify)",
+                markup=False,
+            )
+            return worst
+        if worst:
+            reporter.warn("the deploy did not complete; pushing anyway (--no-block)")
+        return int(ExitCode.OK)
+
+    raise typer.Exit(run_command(output, body))

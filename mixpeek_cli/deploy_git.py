@@ -1,0 +1,99 @@
+"""``mixpeek deploy --source git``: no bundle; the service fetches and builds a commit.
+
+The commit must already be on a remote-tracking branch: a commit only this clone has
+cannot be fetched by the service, so that deploy is refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+
+from mixpeek_cli.deploy import (
+    DeployRequest,
+    DeployResult,
+    _absorb,
+    check_directory,
+    resolve_message,
+)
+from mixpeek_cli.errors import Interrupted, UsageError
+from mixpeek_cli.gitmeta import read_commit_info, remote_branches_containing
+from mixpeek_cli.reporter import Reporter
+from mixpeek_cli.settings import Settings
+
+
+def deploy_from_git(
+    settings: Settings,
+    request: DeployRequest,
+    reporter: Reporter,
+    *,
+    trace: Callable[[str], None] | None = None,
+) -> DeployResult:
+    root = check_directory(request.path)
+    git = read_commit_info(root, request.ref or "HEAD")
+    sha = git.commit_sha or ""
+    branches = remote_branches_containing(root, sha)
+    if not branches:
+        raise UsageError(
+            f"commit {sha[:12]} is on no remote-tracking branch, so the service cannot fetch it",
+            hint="push it first (then git fetch), or deploy without --source git",
+        )
+    reporter.info(f"deploying commit {sha} (on {', '.join(branches[:3])}) with source git")
+    result = DeployResult(
+        app_id=settings.app_id,
+        environment=settings.environment,
+        message=resolve_message(request.message, git),
+        source="git",
+        bundle_sha256="",
+        bundle_bytes=0,
+        file_count=0,
+        input_bytes=0,
+        source_files_count=0,
+        source_files_skipped=0,
+        git_commit_sha=git.commit_sha,
+        git_commit_message=git.commit_message,
+        git_author=git.author,
+        dry_run=request.dry_run,
+        waited=request.wait,
+    )
+    if request.dry_run:
+        return result
+    app_id, api_key = settings.require_remote()
+    from mixpeek_cli.api import ApiClient
+    from mixpeek_cli.follow import follow_deploy
+
+    body = {
+        "message": result.message,
+        "environment": settings.environment,
+        "source": "git",
+        "git_commit_sha": git.commit_sha,
+        "git_commit_message": git.commit_message,
+        "git_author": git.author,
+    }
+    deadline = time.monotonic() + settings.timeout
+    with ApiClient(settings.base_url, api_key, trace=trace, deadline=deadline) as api:
+        deploy = api.create_deploy(app_id, body, idempotency_key=str(uuid.uuid4()))
+        # From here a Ctrl-C must still name the deploy, even while saying it exists.
+        try:
+            _absorb(result, deploy)
+            reporter.info(f"deploy {deploy.deploy_id} created ({deploy.status})")
+            if not request.wait:
+                return result
+            followed = follow_deploy(
+                api,
+                deploy,
+                reporter=reporter,
+                poll_interval=settings.poll_interval,
+                timeout=settings.timeout,
+            )
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted; deploy {deploy.deploy_id} goes on server-side",
+                hint=f"follow it with: mixpeek deploys status {deploy.deploy_id} --wait",
+                deploy_id=deploy.deploy_id,
+            ) from None
+    _absorb(result, followed.deploy)
+    result.timed_out = followed.timed_out
+    result.log_tail = followed.log_tail
+    return result

@@ -1,0 +1,120 @@
+"""Files that never ship, whatever the ignore files say: keys, credentials, dotenv files.
+
+The ignore rules decide what a user *wants* in the bundle; this guard runs after them on
+the collected files, so a ``!`` in ``.mixpeekignore`` cannot re-include a secret. Only an
+explicit ``--include-secret PATH`` (one file at a time) lets one through, and that is said
+in the output.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from mixpeek_cli.reporter import Reporter
+
+if TYPE_CHECKING:
+    from mixpeek_cli.bundle import BundleFile
+
+DOTENV_ALLOWED = frozenset({".env.example", ".env.sample", ".env.template"})
+KEY_FILE_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"})
+SECRET_DIRS = frozenset({".aws", ".ssh"})
+# Only the start of a file is read: a key file is small and its header comes first.
+HEAD_BYTES = 64 * 1024
+_PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+# npm: `_authToken=`, `_auth=`, `_password=`; pypirc: `password =` under a server section.
+_NPM_CREDENTIAL = re.compile(rb"(?m)^\s*(?:[^#;\s][^=]*:)?_(?:authToken|auth|password)\s*=\s*\S")
+_PYPIRC_PASSWORD = re.compile(rb"(?m)^\s*password\s*[=:]\s*\S")
+
+
+@dataclass(frozen=True)
+class SecretFile:
+    path: str
+    reason: str
+
+
+def secret_reason(file: BundleFile) -> str | None:
+    """Why ``file`` must not ship, or ``None`` if it may."""
+    path = PurePosixPath(file.path)
+    name = path.name
+    if any(part in SECRET_DIRS for part in path.parts[:-1]):
+        return f"it is inside a {next(p for p in path.parts if p in SECRET_DIRS)}/ directory"
+    if (name == ".env" or name.startswith(".env.")) and name not in DOTENV_ALLOWED:
+        return "it is a dotenv file"
+    if name in KEY_FILE_NAMES:
+        return "it is an SSH private key"
+    if name.endswith((".pem", ".key")) and _PRIVATE_KEY.search(_head(file)):
+        return "it holds a private key"
+    if name == ".npmrc" and _NPM_CREDENTIAL.search(_head(file)):
+        return "it holds npm credentials"
+    if name == ".pypirc" and _PYPIRC_PASSWORD.search(_head(file)):
+        return "it holds a PyPI password"
+    return None
+
+
+def _head(file: BundleFile) -> bytes:
+    from mixpeek_cli.errors import UsageError
+
+    try:
+        with file.source.open("rb") as fh:
+            return fh.read(HEAD_BYTES)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read {file.path}: {exc.strerror or exc}",
+            hint="fix its permissions or add it to .mixpeekignore",
+        ) from exc
+
+
+def drop_secret_files(
+    files: Sequence[BundleFile], include: Collection[str], reporter: Reporter
+) -> list[BundleFile]:
+    """``files`` without the secret-bearing ones, each dropped or let through said aloud."""
+    kept: list[BundleFile] = []
+    for file in files:
+        reason = secret_reason(file)
+        if reason is None:
+            kept.append(file)
+        elif file.path in include:
+            reporter.warn(f"including {file.path} although {reason} (--include-secret)")
+            kept.append(file)
+        else:
+            reporter.warn(
+                f"left out {file.path}: {reason}; pass --include-secret {file.path} to ship it"
+            )
+    return kept
+
+
+def make_guard(
+    include: Collection[str], reporter: Reporter
+) -> Callable[[list[BundleFile]], list[BundleFile]]:
+    """The bundle guard: drop secret files, then refuse if a kept file holds a credential."""
+    from mixpeek_cli.secret_scan import refuse_on_findings, scan_files
+
+    def guard(files: list[BundleFile]) -> list[BundleFile]:
+        kept = drop_secret_files(files, include, reporter)
+        refused = []
+        for finding in scan_files(kept):
+            if finding.path in include:
+                reporter.warn(f"including {finding.describe()} (--include-secret)")
+            else:
+                reporter.warn(finding.describe())
+                refused.append(finding)
+        refuse_on_findings(refused)
+        return kept
+
+    return guard
+
+
+def bundle_paths(root: Path, given: Sequence[str]) -> set[str]:
+    """``--include-secret`` values as bundle paths, whether given from here or from PATH."""
+    paths: set[str] = set()
+    for value in given:
+        candidate = Path(value).resolve()
+        if candidate.is_relative_to(root) and candidate.exists():
+            paths.add(candidate.relative_to(root).as_posix())
+        else:
+            paths.add(PurePosixPath(value).as_posix())
+    return paths

@@ -1,0 +1,154 @@
+"""Scan the files about to ship for credentials that must never leave the machine.
+
+Only high-confidence patterns: a hit stops the deploy, so a false positive costs a user
+a blocked deploy. Each pattern is a token format with a fixed prefix or structure; values
+that look like placeholders (``sk_xxxxxxxx``, ``...EXAMPLE``, low-entropy runs) are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from mixpeek_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from mixpeek_cli.bundle import BundleFile
+
+# Larger files are data (models, media), not where people paste tokens.
+MAX_SCAN_BYTES = 8 * 1024 * 1024
+MIN_ENTROPY = 3.0  # bits per character of the random part; real tokens are near 5
+
+
+@dataclass(frozen=True)
+class Finding:
+    path: str
+    line: int
+    kind: str
+    masked: str
+
+    def describe(self) -> str:
+        return f"{self.path}:{self.line} holds {self.kind} ({self.masked})"
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    kind: str
+    regex: re.Pattern[bytes]
+    prefix_len: int  # characters shown when masking: the token's fixed, public prefix
+
+
+_PATTERNS = (
+    _Pattern(
+        "a private key block",
+        re.compile(
+            rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----\r?\n"
+            rb"(?:[A-Za-z0-9-]+: [^\n]*\r?\n)*\r?\n?[A-Za-z0-9+/=]{40,}"
+        ),
+        len("-----BEGIN "),
+    ),
+    _Pattern("a Stripe live key", re.compile(rb"\b[rs]k_live_[A-Za-z0-9]{20,}\b"), len("sk_live_")),
+    _Pattern(
+        "a GitHub token",
+        re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})\b"),
+        4,
+    ),
+    _Pattern("a Slack token", re.compile(rb"\bxox[abposr]-[0-9A-Za-z-]{20,}"), 5),
+    _Pattern(
+        "a Slack webhook URL",
+        re.compile(rb"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,}"),
+        len("https://hooks.slack.com/services/"),
+    ),
+    _Pattern(
+        "a Mixpeek API key",
+        re.compile(rb"\bsk_(?!live_)[A-Za-z0-9]{24,}\b"),
+        3,
+    ),
+)
+_AWS_KEY_ID = re.compile(rb"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
+_AWS_SECRET = re.compile(
+    rb"(?i)aws.{0,20}?secret.{0,20}?[=:]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+)
+
+
+def _entropy(text: str) -> float:
+    counts = Counter(text)
+    return -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.lower()
+    if any(word in lowered for word in ("example", "xxxx", "your", "dummy", "placeholder")):
+        return True
+    body = re.sub(r"^[a-z]+_(?:live_|test_)?", "", value, flags=re.I)
+    return len(body) < 16 or _entropy(body) < MIN_ENTROPY or not re.search(r"\d", body)
+
+
+def _mask(value: str, shown: int) -> str:
+    return f"{value[:shown]}{'*' * 8}, {len(value)} characters"
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def scan_bytes(path: str, data: bytes) -> Iterator[Finding]:
+    """Findings in one file's content."""
+    if b"\0" in data[:8192]:
+        return
+    for pattern in _PATTERNS:
+        for match in pattern.regex.finditer(data):
+            value = match.group(0).decode("ascii", "replace")
+            if pattern.kind != "a private key block" and _is_placeholder(value):
+                continue
+            shown = value.splitlines()[0] if "\n" in value else value
+            yield Finding(
+                path, _line_of(data, match.start()), pattern.kind, _mask(shown, pattern.prefix_len)
+            )
+    key_ids = [m for m in _AWS_KEY_ID.finditer(data) if b"EXAMPLE" not in m.group(0)]
+    secrets = [m for m in _AWS_SECRET.finditer(data) if not _is_placeholder_aws(m.group(1))]
+    # A key id alone identifies, it does not authenticate; the pair is what leaks access.
+    if key_ids and secrets:
+        value = secrets[0].group(1).decode("ascii")
+        yield Finding(
+            path, _line_of(data, secrets[0].start(1)), "an AWS secret access key", _mask(value, 0)
+        )
+
+
+def _is_placeholder_aws(value: bytes) -> bool:
+    text = value.decode("ascii", "replace")
+    return "EXAMPLE" in text or _entropy(text) < 4.0
+
+
+def scan_files(files: Sequence[BundleFile]) -> list[Finding]:
+    findings: list[Finding] = []
+    for file in files:
+        if file.size > MAX_SCAN_BYTES:
+            continue
+        try:
+            data = file.source.read_bytes()
+        except OSError as exc:
+            raise UsageError(
+                f"cannot read {file.path}: {exc.strerror or exc}",
+                hint="fix its permissions or add it to .mixpeekignore",
+            ) from exc
+        findings.extend(scan_bytes(file.path, data))
+    return findings
+
+
+def refuse_on_findings(findings: Sequence[Finding]) -> None:
+    if not findings:
+        return
+    first = findings[0]
+    more = f" and {len(findings) - 1} more" if len(findings) > 1 else ""
+    raise UsageError(
+        f"refusing to upload: {first.describe()}{more}",
+        hint=(
+            f"remove it, add {first.path} to .mixpeekignore, "
+            f"or pass --include-secret {first.path} if it is meant to ship"
+        ),
+    )

@@ -1,0 +1,146 @@
+"""The presigned path: one streamed PUT of the bundle, retried from the start, then checked.
+
+The URL is its own credential, so it goes through a fresh httpx client that never sees the
+API key, and it never appears in a message (its query string holds the signature).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from mixpeek_cli.errors import UploadError
+from mixpeek_cli.reporter import ProgressTask
+from mixpeek_cli.retry import RETRYABLE_STATUS, RetryPolicy
+from mixpeek_cli.upload.common import TargetRejected
+from mixpeek_cli.upload.digest import EtagJob, encrypted_with_kms, normalize_etag
+from mixpeek_cli.upload.plan import check_single_put
+
+if TYPE_CHECKING:
+    import httpx
+
+# Large reads into one reused buffer: a few hundred iterations for a big bundle, and no
+# fresh allocation per chunk. httpx writes each chunk to the socket before asking for the
+# next, so counting a chunk when the next is asked for counts bytes actually sent.
+CHUNK_SIZE = 4 * 1024 * 1024
+UPLOAD_RETRY = RetryPolicy(max_attempts=5)
+
+# S3's codes for "this URL (or the token behind it) is no longer good": a fresh one helps.
+_EXPIRED_CODES = frozenset({"ExpiredToken", "TokenRefreshRequired", "RequestExpired"})
+
+
+def put_presigned(
+    url: str,
+    headers: dict[str, str],
+    path: Path,
+    size: int,
+    task: ProgressTask,
+    *,
+    retry: RetryPolicy = UPLOAD_RETRY,
+    sleep: Callable[[float], None] = time.sleep,
+) -> None:
+    """PUT ``path`` to ``url``; return once S3 answered 200 and its ETag matches the bytes."""
+    import httpx
+
+    check_single_put(size)
+    # httpx logs each request's full URL at INFO: keep the signature out of any log.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    send_headers = {**headers, "Content-Length": str(size)}
+    timeout = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=10.0)
+    etag_job = EtagJob(path, None)
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            attempt = 0
+            while True:
+                attempt += 1
+                sent = [0]
+                retry_after: str | None = None
+                try:
+                    response = client.put(
+                        url, content=_stream(path, task, sent), headers=send_headers
+                    )
+                except httpx.TransportError as exc:
+                    failure = UploadError(
+                        f"upload of the bundle failed: {_describe(exc)}",
+                        hint="check your network and retry",
+                    )
+                else:
+                    if response.status_code == 200:
+                        _check_etag(response, etag_job)
+                        return
+                    _raise_if_rejected(response)
+                    failure = UploadError(
+                        f"S3 refused the bundle upload: HTTP {response.status_code}: "
+                        f"{s3_error_message(response.text, response.reason_phrase)}",
+                        hint="retry the deploy",
+                    )
+                    if response.status_code not in RETRYABLE_STATUS:
+                        raise failure
+                    retry_after = response.headers.get("Retry-After")
+                # Start again from byte 0: the progress bar goes back with it.
+                task.advance(-sent[0])
+                if attempt >= retry.max_attempts:
+                    raise failure
+                sleep(retry.backoff(attempt, retry_after))
+    finally:
+        etag_job.cancel()
+
+
+def _stream(path: Path, task: ProgressTask, sent: list[int]) -> Iterator[bytes]:
+    buffer = bytearray(CHUNK_SIZE)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as fh:
+        while n := fh.readinto(buffer):
+            # A view, not bytes: httpcore/h11 accept any buffer, and it saves a copy.
+            yield cast("bytes", view[:n])
+            # Resumed: the chunk above is written; the buffer may be refilled.
+            sent[0] += n
+            task.advance(n)
+
+
+def _check_etag(response: httpx.Response, etag_job: EtagJob) -> None:
+    etag = normalize_etag(response.headers.get("ETag"))
+    if etag is None or encrypted_with_kms(dict(response.headers)):
+        return  # no MD5-form ETag to compare; the 200 is the store's word
+    expected = etag_job.result()
+    if etag != expected:
+        raise UploadError(
+            f"S3 stored different bytes than were sent (ETag {etag}, expected MD5 {expected})",
+            hint="retry the deploy; if it repeats, something between you and S3 alters uploads",
+        )
+
+
+def _raise_if_rejected(response: httpx.Response) -> None:
+    """Raise TargetRejected when S3 refused the URL itself rather than the upload."""
+    if response.status_code not in (400, 403):
+        return
+    code, message = s3_error_parts(response.text)
+    if code == "SignatureDoesNotMatch":
+        raise TargetRejected("the upload URL's signature does not match (SignatureDoesNotMatch)")
+    if code in _EXPIRED_CODES or (code == "AccessDenied" and "expired" in message.lower()):
+        raise TargetRejected(f"the upload URL has expired ({code}: {message or 'no message'})")
+
+
+def s3_error_parts(body: str) -> tuple[str, str]:
+    code = re.search(r"<Code>([^<]*)</Code>", body)
+    message = re.search(r"<Message>([^<]*)</Message>", body)
+    return (code.group(1) if code else "", message.group(1) if message else "")
+
+
+def s3_error_message(body: str, fallback: str | None) -> str:
+    parts = [p for p in s3_error_parts(body) if p]
+    return ": ".join(parts) if parts else (fallback or "no message")
+
+
+def _describe(exc: httpx.TransportError) -> str:
+    # The exception's text names the failure, never the URL; keep it that way.
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return "S3 did not answer in time"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

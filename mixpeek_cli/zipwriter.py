@@ -1,0 +1,377 @@
+"""Write a bundle's zip with compression spread over all cores, byte-identical to the serial rule.
+
+The rule (docs/bundle.md, "The zip is deterministic"), per file:
+
+* the *probe* is the raw deflate (level 6) of the file's first 64 KiB, finished; the file
+  is **stored** when the probe saves less than 5% (``20 * len(probe) > 19 * len(sample)``),
+  so empty files, tiny files and already-compressed content are stored, and deflated
+  otherwise;
+* a deflated file is cut into 1 MiB chunks; each chunk is deflated by its own
+  compressor, primed with the 32 KiB before it as a dictionary, and ends with a sync
+  flush (the last one finishes the stream), as pigz does. The chunks concatenate into
+  one valid deflate stream, and each depends only on the file's bytes, so they can be
+  compressed in any order on any thread.
+
+Worker threads read and compress (zlib releases the GIL); the calling thread writes
+entries strictly in bundle order. At most two chunks' worth of input per worker (and
+never less than :data:`MIN_IN_FLIGHT`) is being worked on at once, so memory does not
+grow with the bundle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zlib
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Protocol
+
+from mixpeek_cli.errors import UsageError
+from mixpeek_cli.zipformat import (
+    DEFLATED,
+    STORED,
+    Entry,
+    central_header,
+    end_records,
+    local_header,
+    needs_zip64,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+LEVEL = 6
+CHUNK_SIZE = 1024 * 1024
+SAMPLE_SIZE = 64 * 1024
+WINDOW_SIZE = 32 * 1024  # deflate's window: the dictionary each chunk is primed with
+MIN_IN_FLIGHT = 4 * 1024 * 1024
+BATCH_BYTES = 512 * 1024  # small files go to workers in batches to amortise the hand-off
+BATCH_FILES = 128
+_IO_CHUNK = 1024 * 1024
+
+Buffer = bytes | memoryview
+
+
+class SourceFile(Protocol):
+    @property
+    def path(self) -> str: ...
+    @property
+    def source(self) -> Path: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def executable(self) -> bool: ...
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _compressor(zdict: Buffer | None = None) -> zlib._Compress:
+    if zdict:
+        return zlib.compressobj(LEVEL, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, zdict)
+    return zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
+
+
+def _stored_is_better(probe_size: int, sample_size: int) -> bool:
+    return 20 * probe_size > 19 * sample_size
+
+
+def _unreadable(file: SourceFile, exc: OSError) -> UsageError:
+    return UsageError(
+        f"cannot read {file.path}: {exc.strerror or exc}",
+        hint="fix its permissions or add it to .mixpeekignore",
+    )
+
+
+def _changed(file: SourceFile) -> UsageError:
+    # The recorded size (and the ZIP64 choice made from it) would no longer match.
+    return UsageError(
+        f"{file.path} changed while it was being bundled", hint="run the command again"
+    )
+
+
+def _read(file: SourceFile, offset: int, length: int) -> bytes:
+    try:
+        with open(file.source, "rb") as fh:
+            if offset:
+                fh.seek(offset)
+            return fh.read(length)
+    except OSError as exc:
+        raise _unreadable(file, exc) from exc
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """One compressed chunk of a file (or all of a small file)."""
+
+    method: int
+    payload: Buffer
+    raw: Buffer  # kept only for chunks of multi-chunk files, whose CRC the writer chains
+    crc: int  # CRC-32 of a whole small file; unused for chunks
+
+
+def _first_chunk(data: Buffer, last: bool) -> tuple[int, Buffer]:
+    """Decide the method from the probe and deflate chunk 0; returns (method, payload)."""
+    comp = _compressor()
+    head = comp.compress(data[:SAMPLE_SIZE])
+    probe = comp.copy()  # finishing a copy gives the probe without compressing twice
+    probe_tail = probe.flush(zlib.Z_FINISH)
+    sample_size = min(len(data), SAMPLE_SIZE)
+    if _stored_is_better(len(head) + len(probe_tail), sample_size):
+        return STORED, data
+    if len(data) <= SAMPLE_SIZE and last:
+        return DEFLATED, head + probe_tail
+    rest = comp.compress(data[SAMPLE_SIZE:])
+    return DEFLATED, head + rest + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+
+def _next_chunk(data: Buffer, window: Buffer, last: bool) -> bytes:
+    comp = _compressor(window)
+    return comp.compress(data) + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+
+
+def _small_batch(files: Sequence[SourceFile]) -> list[_Piece]:
+    pieces = []
+    for file in files:
+        data = _read(file, 0, file.size + 1)  # one byte more shows a file that grew
+        if len(data) != file.size:
+            raise _changed(file)
+        method, payload = _first_chunk(data, last=True)
+        pieces.append(_Piece(method, payload, b"", zlib.crc32(data)))
+    return pieces
+
+
+def _chunk_job(
+    file: SourceFile, index: int, count: int, chunk_size: int, decided: Future[int]
+) -> _Piece:
+    """Chunk ``index`` of a multi-chunk file; chunk 0 decides the method for all of them."""
+    start = index * chunk_size
+    last = index == count - 1
+    want = file.size - start if last else chunk_size
+    if index == 0:
+        try:
+            first = _read(file, 0, want)
+            if len(first) != want:
+                raise _changed(file)
+            method, payload = _first_chunk(first, last)
+        except BaseException as exc:
+            decided.set_exception(exc)
+            raise
+        decided.set_result(method)
+        return _Piece(method, payload, first, 0)
+    lead = min(WINDOW_SIZE, start)
+    block = _read(file, start - lead, lead + want + (1 if last else 0))
+    if len(block) != lead + want:
+        raise _changed(file)
+    view = memoryview(block)  # slices without copying the chunk
+    data = view[lead:]
+    # Chunk 0 was submitted earlier, so it is running or done: this wait cannot deadlock.
+    method = decided.result()
+    if method == STORED:
+        return _Piece(method, data, data, 0)
+    return _Piece(method, _next_chunk(data, view[:lead], last), data, 0)
+
+
+class _Sink:
+    """The zip file being written (opened for reading too), hashed as it goes.
+
+    A multi-chunk entry's header is only known after its data; the bytes after its
+    placeholder are hashed once the header is patched (reading back what the page cache
+    still holds), so the sha256 never needs a second pass over the whole zip.
+    """
+
+    def __init__(self, fh: IO[bytes]) -> None:
+        self._fh = fh
+        self._fd = fh.fileno()
+        self.offset = 0
+        self._sha = hashlib.sha256()
+        self._hashed_to = 0
+        self._deferred = False
+
+    def write(self, data: Buffer) -> None:
+        self._fh.write(data)
+        self.offset += len(data)
+        if not self._deferred:
+            self._sha.update(data)
+            self._hashed_to = self.offset
+
+    def defer(self) -> None:
+        """Stop hashing until :meth:`patch`: what comes next is a header to be patched."""
+        self._deferred = True
+
+    def patch(self, at: int, data: bytes) -> None:
+        """Overwrite the placeholder at ``at``, then hash everything not hashed yet."""
+        self._fh.flush()
+        os.pwrite(self._fd, data, at)
+        position = self._hashed_to
+        while position < self.offset:
+            block = os.pread(self._fd, min(_IO_CHUNK, self.offset - position), position)
+            if not block:
+                raise OSError("the bundle being written was truncated")
+            self._sha.update(block)
+            position += len(block)
+        self._hashed_to = self.offset
+        self._deferred = False
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """One job for the pool: a batch of small files, or one chunk of a big file."""
+
+    cost: int  # input bytes it holds while in flight
+    batch: list[SourceFile]
+    file: SourceFile | None = None
+    index: int = 0
+    count: int = 1
+    decided: Future[int] | None = None
+
+
+def _plan(files: Sequence[SourceFile], chunk_size: int) -> Iterator[_Unit]:
+    """The jobs, in bundle order; a big file's chunks share the future of its method."""
+    batch: list[SourceFile] = []
+    batch_bytes = 0
+    for file in files:
+        if file.size <= chunk_size:
+            batch.append(file)
+            batch_bytes += file.size
+            if batch_bytes >= BATCH_BYTES or len(batch) >= BATCH_FILES:
+                yield _Unit(batch_bytes, batch)
+                batch, batch_bytes = [], 0
+            continue
+        if batch:
+            yield _Unit(batch_bytes, batch)
+            batch, batch_bytes = [], 0
+        count = -(-file.size // chunk_size)
+        decided: Future[int] = Future()
+        for index in range(count):
+            part = min(chunk_size, file.size - index * chunk_size)
+            yield _Unit(part, [], file, index, count, decided)
+    if batch:
+        yield _Unit(batch_bytes, batch)
+
+
+@dataclass(frozen=True)
+class _Job:
+    unit: _Unit
+    future: Future[list[_Piece]] | Future[_Piece]
+
+
+class _Entries:
+    """Turns finished pieces into local entries, in order, and remembers them."""
+
+    def __init__(self, sink: _Sink, on_file: Callable[[], None]) -> None:
+        self.sink = sink
+        self.on_file = on_file
+        self.written: list[Entry] = []
+        self._open: Entry | None = None  # the multi-chunk entry being written
+        self._crc = 0
+
+    def _entry(self, file: SourceFile, method: int, crc: int, compressed: int, at: int) -> Entry:
+        return Entry(
+            name=file.path.encode("utf-8"),
+            method=method,
+            crc=crc,
+            compressed_size=compressed,
+            size=file.size,
+            mode=0o100755 if file.executable else 0o100644,
+            offset=at,
+            zip64=needs_zip64(file.size, method),
+        )
+
+    def whole(self, file: SourceFile, piece: _Piece) -> None:
+        entry = self._entry(file, piece.method, piece.crc, len(piece.payload), self.sink.offset)
+        self.sink.write(local_header(entry))
+        self.sink.write(piece.payload)
+        self.written.append(entry)
+        self.on_file()
+
+    def chunk(self, file: SourceFile, index: int, count: int, piece: _Piece) -> None:
+        if index == 0:
+            # Same length as the final header (ZIP64 is decided by size alone): patched later.
+            self._open = self._entry(file, piece.method, 0, 0, self.sink.offset)
+            self._crc = 0
+            self.sink.defer()
+            self.sink.write(local_header(self._open))
+        assert self._open is not None
+        self._crc = zlib.crc32(piece.raw, self._crc)
+        self.sink.write(piece.payload)
+        if index == count - 1:
+            start = self._open.offset
+            compressed = self.sink.offset - start - len(local_header(self._open))
+            entry = self._entry(file, self._open.method, self._crc, compressed, start)
+            self.sink.patch(start, local_header(entry))
+            self.written.append(entry)
+            self._open = None
+            self.on_file()
+
+
+def write_entries(
+    files: Sequence[SourceFile],
+    fh: IO[bytes],
+    *,
+    on_file: Callable[[], None],
+    workers: int | None = None,
+    chunk_size: int = CHUNK_SIZE,
+) -> tuple[str, list[int]]:
+    """Write ``files`` (already in bundle order) as a zip to ``fh``.
+
+    Returns the zip's sha256 (hex) and each file's CRC-32, in order.
+    """
+    sink = _Sink(fh)
+    out = _Entries(sink, on_file)
+    workers = workers or default_workers()
+    limit = max(MIN_IN_FLIGHT, 2 * workers * chunk_size)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[_Job] = deque()
+        in_flight = 0
+        planned = _plan(files, chunk_size)
+
+        def submit_more() -> None:
+            nonlocal in_flight
+            while in_flight < limit or not pending:
+                unit = next(planned, None)
+                if unit is None:
+                    return
+                future: Future[list[_Piece]] | Future[_Piece]
+                if unit.file is None:
+                    future = pool.submit(_small_batch, unit.batch)
+                else:
+                    assert unit.decided is not None
+                    future = pool.submit(
+                        _chunk_job, unit.file, unit.index, unit.count, chunk_size, unit.decided
+                    )
+                pending.append(_Job(unit, future))
+                in_flight += unit.cost
+
+        try:
+            submit_more()
+            while pending:
+                job = pending.popleft()
+                result = job.future.result()
+                in_flight -= job.unit.cost
+                submit_more()
+                if isinstance(result, list):
+                    for file, piece in zip(job.unit.batch, result, strict=True):
+                        out.whole(file, piece)
+                else:
+                    assert job.unit.file is not None
+                    out.chunk(job.unit.file, job.unit.index, job.unit.count, result)
+        except BaseException:
+            # Drop what has not started; running jobs finish within one chunk.
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    central_offset = sink.offset
+    for entry in out.written:
+        sink.write(central_header(entry))
+    sink.write(end_records(len(out.written), central_offset, sink.offset - central_offset))
+    return sink.hexdigest(), [entry.crc for entry in out.written]

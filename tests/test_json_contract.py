@@ -1,0 +1,200 @@
+"""With --json, every command prints exactly one JSON document on stdout; errors too.
+
+The list of cases is checked against the commands the app registers, so a new command
+without a --json case fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+from conftest import API_KEY, git
+
+from mixpeek_cli.cli import app
+
+
+def all_commands() -> set[str]:
+    """Every leaf command path, e.g. {"deploy", "deploys list", "hooks install", ...}."""
+
+    def walk(command: object, prefix: str) -> set[str]:
+        commands = getattr(command, "commands", None)  # a group, whichever click typer uses
+        if commands is not None:
+            found: set[str] = set()
+            for name, sub in commands.items():
+                found |= walk(sub, f"{prefix} {name}".strip())
+            return found
+        return {prefix}
+
+    return walk(typer.main.get_command(app), "")
+
+
+@pytest.fixture
+def project(tmp_path: Path, cli_env: dict[str, str]) -> Path:
+    """A committed app in a repository whose HEAD is on a remote-tracking branch."""
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote), env=cli_env)
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main", env=cli_env)
+    (work / "main.py").write_text("print('hi')\n")
+    git(work, "add", ".", env=cli_env)
+    git(work, "commit", "-q", "-m", "contract", env=cli_env)
+    git(work, "remote", "add", "origin", str(remote), env=cli_env)
+    git(work, "push", "-q", "origin", "main", env=cli_env)
+    return work
+
+
+def parse_one_document(stdout: str) -> object:
+    """Exactly one JSON document: json.loads refuses trailing data after it."""
+    assert stdout.endswith("\n"), repr(stdout)
+    return json.loads(stdout)
+
+
+def test_every_command_prints_one_json_document(
+    emu, run_cli, cli_env, remote_env, project, tmp_path
+):
+    deployed = run_cli("deploy", "--json", cwd=project, env=remote_env)
+    deploy_id = json.loads(deployed.stdout)["deploy_id"]
+    sha = git(project, "rev-parse", "HEAD", env=cli_env).strip()
+    bundle_out = tmp_path / "out.zip"
+    cases: dict[str, tuple[list[str], dict[str, str], str]] = {
+        "deploy": (["deploy", "--json", "--ref", "HEAD"], remote_env, ""),
+        "bundle": (["bundle", "-o", str(bundle_out), "--json"], {}, ""),
+        "deploys list": (["deploys", "list", "--json"], remote_env, ""),
+        "deploys status": (["deploys", "status", deploy_id, "--json"], remote_env, ""),
+        "deploys logs": (["deploys", "logs", deploy_id, "--json"], remote_env, ""),
+        "init": (["init", "--app", "contract_app", "--json"], {}, ""),
+        "link": (["link", "contract_app2", "--json"], {}, ""),
+        "login": (["login", "--json"], {}, "sk_contract_key\n"),
+        "whoami": (["whoami", "--json"], remote_env, ""),
+        "logout": (["logout", "--json"], {}, ""),
+        "hooks install": (["hooks", "install", "--json"], {}, ""),
+        "hooks pre-push": (
+            ["hooks", "pre-push", "origin", "url", "--json"],
+            remote_env,
+            f"refs/heads/main {sha} refs/heads/main {'0' * 40}\n",
+        ),
+        "hooks uninstall": (["hooks", "uninstall", "--json"], {}, ""),
+    }
+    # The emulator runs until stopped: its case is the test below.
+    assert set(cases) | {"emulator"} == all_commands()
+
+    documents: dict[str, object] = {}
+    for name, (args, env, stdin) in cases.items():
+        proc = subprocess.run(
+            [sys.executable, "-m", "mixpeek_cli", *args],
+            cwd=project,
+            env={**cli_env, **env},
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
+        assert proc.returncode == 0, (name, proc.stderr)
+        documents[name] = parse_one_document(proc.stdout)
+        assert API_KEY not in proc.stdout + proc.stderr, name
+    arrays = {"deploys list", "hooks pre-push"}
+    for name, document in documents.items():
+        assert isinstance(document, list if name in arrays else dict), name
+    # The hook really deployed the pushed commit, and its array says so.
+    [hooked] = documents["hooks pre-push"]  # type: ignore[misc]
+    assert (hooked["git_commit_sha"], hooked["status"]) == (sha, "complete")
+    assert documents["deploys status"]["deploy_id"] == deploy_id  # type: ignore[index]
+
+
+def test_the_emulator_prints_one_json_line_when_ready(cli_env):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mixpeek_cli", "emulator", "--port", "0", "--json"],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        data = json.loads(line)
+        assert data["base_url"].startswith("http://127.0.0.1:")
+        import httpx
+
+        health = httpx.get(f"{data['base_url']}/_emulator/health", timeout=10)
+        assert health.json()["ok"] is True
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["deploy", "--json", "-m", "x"], 2),  # no API key
+        (["deploys", "list", "--json"], 2),
+        (["deploys", "status", "dep_x", "--json"], 2),
+        (["deploys", "logs", "dep_x", "--json"], 2),
+        (["whoami", "--json", "-e", "qa"], 2),
+        (["init", "--json"], 2),
+        (["link", "bad/id", "--json"], 2),
+        (["login", "--json"], 2),
+        (["hooks", "install", "--json"], 2),  # not a repository
+        (["bundle", "-o", "/nonexistent-dir/x.zip", "--json"], 2),
+    ],
+)
+def test_errors_are_one_json_object_too(run_cli, tmp_path, args, code):
+    (tmp_path / "app.py").write_text("x = 1\n")
+
+    result = run_cli(*args, cwd=tmp_path)
+
+    assert result.code == code, result.stderr
+    data = parse_one_document(result.stdout)
+    assert isinstance(data, dict)
+    assert data["exit_code"] == code
+    assert isinstance(data["error"], str) and data["error"]
+    assert result.stderr.startswith("error: ")
+
+
+def test_an_api_failure_with_json_is_an_error_object(emu, run_cli, remote_env):
+    result = run_cli("deploys", "status", "dep_missing", "--json", env=remote_env)
+
+    assert result.code == 5
+    data = parse_one_document(result.stdout)
+    assert isinstance(data, dict)
+    assert data["exit_code"] == 5
+
+
+def mixpeek_script() -> str:
+    return str(Path(sys.executable).parent / "mixpeek")
+
+
+@pytest.mark.parametrize(
+    ("shell", "extra"),
+    [
+        ("bash", {"COMP_WORDS": "mixpeek deploys ", "COMP_CWORD": "2"}),
+        ("zsh", {"_TYPER_COMPLETE_ARGS": "mixpeek deploys "}),
+        (
+            "fish",
+            {"_TYPER_COMPLETE_ARGS": "mixpeek deploys ", "_TYPER_COMPLETE_FISH_ACTION": "get-args"},
+        ),
+    ],
+)
+def test_shell_completion_offers_subcommands(cli_env, shell, extra):
+    if not os.path.exists(mixpeek_script()):
+        pytest.skip("the mixpeek console script is not installed beside this python")
+    proc = subprocess.run(
+        [mixpeek_script()],
+        env={**cli_env, "_MIXPEEK_COMPLETE": f"complete_{shell}", **extra},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        stdin=subprocess.DEVNULL,
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    for name in ("list", "status", "logs"):
+        assert name in proc.stdout

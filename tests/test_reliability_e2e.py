@@ -1,0 +1,494 @@
+"""Faults and bad answers never cause a duplicate deploy, a false success or a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import API_KEY, read_bundle
+from netfaults import drop, forward, relay, serve
+
+from mixpeek_cli.emulator import Emulator
+
+
+def deploys_created(emu: Emulator) -> list[dict]:  # type: ignore[type-arg]
+    return [
+        r
+        for r in emu.state.requests
+        if r["method"] == "POST" and r["path"].endswith("/deploy") and r["status"] == 200
+    ]
+
+
+def assert_clean_failure(result, code: int) -> str:  # type: ignore[no-untyped-def]
+    assert result.code == code, result.stderr
+    assert "Traceback" not in result.stderr
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    return error
+
+
+# -- network faults ------------------------------------------------------------------
+
+
+def test_lost_answer_to_the_deploy_post_is_retried_without_a_second_deploy(
+    emu, run_cli, remote_env, app_dir
+):
+    dropped: list[str] = []
+
+    def handle(request):  # type: ignore[no-untyped-def]
+        response = forward(request, emu.base_url)
+        if request.path.endswith("/deploy") and not dropped:
+            dropped.append(request.headers["Idempotency-Key"])
+            drop(request)  # the server recorded the deploy; its answer never arrives
+            return
+        relay(request, response)
+
+    with serve(handle) as proxy:
+        result = run_cli(
+            "deploy",
+            str(app_dir),
+            "-m",
+            "once",
+            "--json",
+            env={**remote_env, "MIXPEEK_BASE_URL": proxy},
+        )
+
+    assert result.code == 0, result.stderr
+    posts = [r for r in emu.state.requests if r["path"].endswith("/deploy")]
+    assert len(posts) == 2
+    assert {p["headers"]["idempotency-key"] for p in posts} == set(dropped)
+    listed = emu.state.list_deploys("app_e2e", limit=100, environment=None)
+    assert [d.deploy_id for d in listed].count(json.loads(result.stdout)["deploy_id"]) == 1
+    assert len({p["json"]["message"] for p in posts}) == 1
+    assert len([d for d in listed if d.message == "once"]) == 1
+
+
+def test_redirects_are_not_followed_with_the_key(run_cli, remote_env, app_dir):
+    seen: list[str] = []
+
+    def elsewhere(request):  # type: ignore[no-untyped-def]
+        seen.append(request.headers.get("Authorization", ""))
+        request.send_response(200)
+        request.end_headers()
+
+    with serve(elsewhere) as other:
+
+        def redirect(request):  # type: ignore[no-untyped-def]
+            request.send_response(307)
+            request.send_header("Location", other + request.path)
+            request.send_header("Content-Length", "0")
+            request.end_headers()
+
+        with serve(redirect) as api:
+            result = run_cli(
+                "deploy", str(app_dir), "-m", "x", env={**remote_env, "MIXPEEK_BASE_URL": api}
+            )
+
+    assert_clean_failure(result, 5)
+    assert seen == []
+
+
+@pytest.mark.parametrize(
+    ("fault", "fragment"),
+    [
+        (
+            {
+                "method": "POST",
+                "path": "/deploy$",
+                "status": 200,
+                "body": "{not json",
+                "content_type": "application/json",
+            },
+            "not JSON",
+        ),
+        (
+            {
+                "method": "POST",
+                "path": "/deploy$",
+                "status": 200,
+                "body": {"status": "queued", "app_id": "app_e2e"},
+            },
+            "deploy_id",
+        ),
+        (
+            {"method": "POST", "path": "/uploads$", "status": 200, "body": ["a", "list"]},
+            "expected a JSON object",
+        ),
+        (
+            {"method": "POST", "path": "/uploads$", "status": 200, "body": {"upload_id": "u"}},
+            "bundle_s3_key",
+        ),
+        (
+            {
+                "method": "POST",
+                "path": "/deploy$",
+                "status": 418,
+                "content_type": "text/html",
+                "body": "<html><body><h1>I'm a teapot</h1></body></html>",
+            },
+            "I'm a teapot",
+        ),
+    ],
+)
+def test_odd_answers_exit_5_with_a_message(emu, run_cli, remote_env, app_dir, fault, fragment):
+    emu.state.add_fault(**fault)
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+
+    assert fragment in assert_clean_failure(result, 5)
+
+
+def test_unknown_status_is_shown_and_polling_goes_on(emu, run_cli, remote_env, app_dir):
+    created = run_cli("deploy", str(app_dir), "-m", "x", "--no-wait", env=remote_env)
+    deploy_id = created.stdout.strip()
+    body = {
+        "app_id": "app_e2e",
+        "deploy_id": deploy_id,
+        "status": "optimizing",
+        "environment": "production",
+        "message": "x",
+    }
+    emu.state.add_fault(method="GET", path=f"/deploys/{deploy_id}$", status=200, body=body, times=2)
+
+    result = run_cli("deploys", "status", deploy_id, "--wait", env=remote_env)
+
+    assert result.code == 0, result.stderr
+    assert "optimizing" in result.stderr
+    assert result.stdout == "complete\n"
+
+
+def test_status_404_right_after_creation_is_retried(emu, run_cli, remote_env, app_dir):
+    emu.state.add_fault(method="GET", path=r"/deploys/[^/]+$", status=404, times=2)
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+
+    assert result.code == 0, result.stderr
+
+
+def test_status_404_that_persists_exits_5(emu, run_cli, remote_env, app_dir):
+    emu.state.add_fault(method="GET", path=r"/deploys/[^/]+$", status=404, times=None)
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+
+    assert "404" in assert_clean_failure(result, 5)
+    statuses = [
+        r for r in emu.state.requests if r["method"] == "GET" and not r["path"].endswith("/logs")
+    ]
+    assert len(statuses) == 5
+
+
+def test_retry_after_http_date_is_honoured(emu, run_cli, remote_env, app_dir):
+    from email.utils import formatdate
+
+    emu.state.add_fault(
+        method="POST",
+        path="/uploads$",
+        status=503,
+        retry_after=formatdate(time.time() + 1, usegmt=True),
+        times=1,
+    )
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+
+    assert result.code == 0, result.stderr
+    uploads = [r for r in emu.state.requests if r["path"].endswith("/uploads")]
+    assert [u["status"] for u in uploads] == [503, 200]
+    assert len({u["headers"]["idempotency-key"] for u in uploads}) == 1
+
+
+def test_retries_stop_at_the_overall_timeout(emu, run_cli, remote_env, app_dir):
+    emu.state.add_fault(method="POST", path="/uploads$", status=503, retry_after=30, times=None)
+
+    started = time.monotonic()
+    result = run_cli("deploy", str(app_dir), "-m", "x", "--timeout", "2", env=remote_env)
+
+    assert "503" in assert_clean_failure(result, 5)
+    assert time.monotonic() - started < 25  # not 8 attempts x 30 s
+
+
+# -- Ctrl-C -------------------------------------------------------------------------
+
+
+def test_ctrl_c_while_bundling_removes_the_temporary_zip(cli_env, remote_env, tmp_path, emu):
+    app = tmp_path / "big"
+    app.mkdir()
+    for i in range(160):
+        (app / f"blob{i:03}.bin").write_bytes(os.urandom(1024 * 1024))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    cache = Path(cli_env["XDG_CACHE_HOME"])
+
+    def zips() -> list[Path]:
+        # The zip goes to the re-deploy cache, or to TMPDIR when there is none.
+        return [*scratch.rglob("*.zip"), *cache.rglob("*.zip")]
+
+    env = {**cli_env, **remote_env, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mixpeek_cli", "deploy", str(app), "-m", "x"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not zips() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert zips(), "bundling never started"
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert zips() == []
+    assert emu.state.requests == []
+
+
+# -- bad input: exit 2, one line, no request ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "env_extra", "fragment"),
+    [
+        (["-a", "my/app"], {}, "invalid app id"),
+        (["-a", "my app"], {}, "invalid app id"),
+        (["-e", "prod"], {}, "staging or production"),
+        (["-m", ""], {}, "message is empty"),
+        (["-m", "   "], {}, "message is empty"),
+        ([], {"MIXPEEK_BASE_URL": "http://api.example.com"}, "plain HTTP"),
+        (["--poll-interval", "0"], {}, "poll interval"),
+    ],
+)
+def test_bad_input_exits_2_without_a_request(
+    emu, run_cli, remote_env, app_dir, args, env_extra, fragment
+):
+    argv = ["deploy", str(app_dir), *args]
+    if "-m" not in args:
+        argv += ["-m", "x"]
+    result = run_cli(*argv, env={**remote_env, **env_extra})
+
+    assert fragment in assert_clean_failure(result, 2)
+    assert result.stdout == ""
+    assert emu.state.requests == []
+
+
+def test_malformed_project_file_exits_2_with_line_and_column(emu, run_cli, remote_env, app_dir):
+    (app_dir / "mixpeek.toml").write_text('app_id = "a"\nenvironment = = "x"\n')
+
+    error = assert_clean_failure(run_cli("deploy", str(app_dir), "-m", "x", env=remote_env), 2)
+
+    assert "line 2" in error and "column" in error
+    assert emu.state.requests == []
+
+
+def test_non_utf8_file_name_exits_2_showing_its_repr(emu, run_cli, remote_env, app_dir):
+    os.close(os.open(os.fsencode(app_dir) + b"/caf\xe9.txt", os.O_CREAT | os.O_WRONLY))
+
+    error = assert_clean_failure(run_cli("deploy", str(app_dir), "-m", "x", env=remote_env), 2)
+
+    assert "caf" in error and "\\udce9" in error or "\\xe9" in error
+    assert emu.state.requests == []
+
+
+def test_sockets_and_symlink_loops_are_skipped_with_warnings(run_cli, app_dir):
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(app_dir / "app.sock"))
+    (app_dir / "loop_a").symlink_to(app_dir / "loop_b")
+    (app_dir / "loop_b").symlink_to(app_dir / "loop_a")
+    try:
+        result = run_cli("deploy", str(app_dir), "-m", "x", "--dry-run", "--json")
+    finally:
+        sock.close()
+
+    assert result.code == 0, result.stderr
+    assert "app.sock" in result.stderr and "socket" in result.stderr
+    assert "loop_a" in result.stderr and "loop_b" in result.stderr
+    assert json.loads(result.stdout)["file_count"] == 4
+
+
+# -- secrets -------------------------------------------------------------------------
+
+
+def github_token() -> str:
+    import random
+    import string
+
+    rng = random.Random(11)
+    return "ghp_" + "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(36))
+
+
+def test_a_credential_in_a_shipped_file_stops_the_deploy(emu, run_cli, remote_env, app_dir):
+    value = github_token()
+    (app_dir / "settings.py").write_text(f"DEBUG = False\nGITHUB = '{value}'\n")
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+
+    error = assert_clean_failure(result, 2)
+    assert "settings.py:2 holds a GitHub token" in error
+    assert "--include-secret settings.py" in error and ".mixpeekignore" in error
+    assert value not in result.out_and_err
+    assert emu.state.requests == []
+
+
+def test_include_secret_ships_one_file_and_says_so(emu, run_cli, remote_env, app_dir):
+    (app_dir / "settings.py").write_text(f"GITHUB = '{github_token()}'\n")
+    (app_dir / "server.pem").write_text("-----BEGIN PRIVATE KEY-----\nMIIB\n")
+
+    result = run_cli(
+        "deploy",
+        str(app_dir),
+        "-m",
+        "x",
+        "--json",
+        "--include-secret",
+        "settings.py",
+        env=remote_env,
+    )
+
+    assert result.code == 0, result.stderr
+    assert "including settings.py" in result.stderr
+    assert "left out server.pem: it holds a private key" in result.stderr
+    files = read_bundle(emu, json.loads(result.stdout)["bundle_s3_key"])
+    assert "settings.py" in files and "server.pem" not in files
+
+
+def test_ignore_files_cannot_re_include_secrets(emu, run_cli, remote_env, app_dir):
+    (app_dir / ".mixpeekignore").write_text("!.env\n!.ssh/\n")
+    (app_dir / ".ssh").mkdir()
+    (app_dir / ".ssh" / "id_ed25519").write_text("key\n")
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", "--json", env=remote_env)
+
+    assert result.code == 0, result.stderr
+    files = read_bundle(emu, json.loads(result.stdout)["bundle_s3_key"])
+    assert ".env" not in files and ".ssh/id_ed25519" not in files
+    assert "left out .env: it is a dotenv file" in result.stderr
+
+
+# -- key hygiene ---------------------------------------------------------------------
+
+
+def test_verbose_shows_exchanges_with_the_key_redacted(emu, run_cli, remote_env, app_dir):
+    result = run_cli("deploy", str(app_dir), "-m", "x", "-v", env=remote_env)
+
+    assert result.code == 0, result.stderr
+    assert "authorization: Bearer ***" in result.stderr
+    assert "POST http://127.0.0.1" in result.stderr
+    assert API_KEY not in result.out_and_err
+    assert API_KEY[-8:] not in result.out_and_err
+
+
+def test_key_is_absent_from_every_failure_output(emu, run_cli, remote_env, app_dir):
+    # A misbehaving server echoes the Authorization header back in its error pages.
+    emu.state.add_fault(
+        method="*",
+        path=".*",
+        status=500,
+        times=None,
+        body={"detail": f"bad request with Authorization: Bearer {API_KEY}"},
+    )
+    result = run_cli(
+        "deploy", str(app_dir), "-m", "x", "-v", "--json", "--timeout", "3", env=remote_env
+    )
+
+    assert_clean_failure(result, 5)
+    assert API_KEY not in result.out_and_err
+
+
+def test_api_key_in_a_tree_file_is_caught_by_the_scan(emu, run_cli, remote_env, app_dir):
+    # People paste their own key into code; it must not ship.
+    key = "sk_" + "Q7d9Lm2Xa8Zt4Rb6Kc1Vn3Pw5Hy0Js"
+    (app_dir / "client.py").write_text(f"KEY = '{key}'\n")
+    result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+
+    assert "client.py:1 holds a Mixpeek API key" in assert_clean_failure(result, 2)
+    assert key not in result.out_and_err
+
+
+def test_dry_run_json_audits_every_shipped_and_excluded_file(run_cli, app_dir):
+    import hashlib
+
+    (app_dir / ".mixpeekignore").write_text("!.env\n")
+
+    result = run_cli("deploy", str(app_dir), "-m", "audit", "--dry-run", "--json")
+
+    assert result.code == 0, result.stderr
+    audit = json.loads(result.stdout)["audit"]
+    shipped = {f["path"]: f for f in audit["files"]}
+    assert set(shipped) == {".gitignore", ".mixpeekignore", "logo.bin", "main.py", "src/util.py"}
+    main = (app_dir / "main.py").read_bytes()
+    assert shipped["main.py"]["size"] == len(main)
+    assert shipped["main.py"]["sha256"] == hashlib.sha256(main).hexdigest()
+    excluded = {e["path"]: e["rule"] for e in audit["excluded"]}
+    assert excluded["debug.log"].startswith("*.log (") and ".gitignore:1" in excluded["debug.log"]
+    assert excluded["src/__pycache__/"] == "__pycache__/ (<built-in defaults>)"
+    assert excluded[".env"] == "secret guard: it is a dotenv file"
+
+
+def test_a_second_ctrl_c_exits_at_once(cli_env, app_dir):
+    # --local: after the first Ctrl-C the embedded emulator takes a moment to stop, which
+    # is exactly the kind of clean-up a second Ctrl-C must cut short.
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mixpeek_cli",
+            "deploy",
+            "--local",
+            str(app_dir),
+            "-m",
+            "x",
+            "--timeout",
+            "60",
+        ],
+        env={**cli_env, "MIXPEEK_EMULATOR_BUILD_SECONDS": "60"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.startswith("status:"):
+            break
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, rest = proc.communicate(timeout=30)
+
+    assert proc.returncode == 130
+    assert "interrupted again: exiting now" in rest
+    assert "Traceback" not in rest
+
+
+def test_unreadable_path_and_unreadable_file_exit_2(run_cli_unprivileged):
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="mixpeek-perm-"))
+    try:
+        base.chmod(0o755)
+        closed = base / "closed"
+        closed.mkdir(mode=0o700)
+        app = base / "app"
+        app.mkdir(mode=0o755)
+        (app / "ok.py").write_text("ok\n")
+        (app / "secret.py").write_text("x\n")
+        (app / "secret.py").chmod(0)
+        for path in (app / "ok.py",):
+            path.chmod(0o644)
+
+        no_dir = run_cli_unprivileged("deploy", str(closed), "-m", "x", "--dry-run", cwd=base)
+        no_file = run_cli_unprivileged("deploy", str(app), "-m", "x", "--dry-run", cwd=base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    assert "cannot read" in assert_clean_failure(no_dir, 2)
+    error = assert_clean_failure(no_file, 2)
+    assert "cannot read secret.py: Permission denied" in error

@@ -1,0 +1,110 @@
+"""The secret guard: secret-bearing files stay out, credentials in shipped files stop the deploy."""
+
+from __future__ import annotations
+
+import random
+import string
+from pathlib import Path
+
+import pytest
+
+from mixpeek_cli.bundle import BundleFile
+from mixpeek_cli.secret_files import secret_reason
+from mixpeek_cli.secret_scan import scan_bytes
+
+RNG = random.Random(7)
+
+
+def token(alphabet: str = string.ascii_letters + string.digits, n: int = 36) -> str:
+    # Built at run time so no real-looking credential sits in the repository.
+    return "".join(RNG.choice(alphabet) for _ in range(n))
+
+
+def pem_block() -> str:
+    body = "\n".join(token(string.ascii_letters + string.digits + "+/", 64) for _ in range(4))
+    return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----\n"
+
+
+POSITIVES = {
+    "a private key block": lambda: pem_block(),
+    "a Stripe live key": lambda: f'STRIPE = "sk_live_{token(n=24)}"\n',
+    "a GitHub token": lambda: f"token: ghp_{token()}\n",
+    "a Slack token": lambda: f"SLACK=xoxb-{token(string.digits, 12)}-{token(n=24)}\n",
+    "a Mixpeek API key": lambda: f'client = Mixpeek(api_key="sk_{token(n=32)}")\n',
+    "an AWS secret access key": lambda: (
+        f"aws_access_key_id = AKIA{token(string.ascii_uppercase + string.digits, 16)}\n"
+        f"aws_secret_access_key = {token(string.ascii_letters + string.digits + '/+', 40)}\n"
+    ),
+}
+
+NEGATIVES = [
+    "# Keep your private key safe: never commit the private key file.\n",
+    'API_KEY = "sk_xxxxxxxxxxxxxxxxxxxxxxxxxxxx"  # replace with your key\n',
+    "Authorization: Bearer sk_xxxxxxxxxxxxx\n",
+    "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----\n",
+    "aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+    "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+    f"aws_access_key_id = AKIA{'Q' * 16}\n",  # a key id alone grants nothing
+    'token = os.environ["GITHUB_TOKEN"]\n',
+    "sha = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'\n",
+    "model = sk_learn_model_parameters_v2_final_weights\n",
+    "stripe.api_key = 'sk_live_...'  # from the dashboard\n",
+    "id = 5f2b9c1e-8a7d-4c3b-9e6f-1a2b3c4d5e6f\n",
+]
+
+
+@pytest.mark.parametrize("kind", sorted(POSITIVES))
+def test_real_looking_credentials_are_found_with_line_and_masked(kind):
+    text = "line one\n" + POSITIVES[kind]()
+    findings = list(scan_bytes("app/config.py", text.encode()))
+    assert [f.kind for f in findings] == [kind]
+    finding = findings[0]
+    assert finding.line >= 2
+    secret_part = text.split("\n")[1 if kind != "an AWS secret access key" else 2]
+    tail = secret_part[-12:]
+    assert tail not in finding.describe()  # masked
+    assert finding.describe().startswith(f"app/config.py:{finding.line} holds {kind}")
+
+
+@pytest.mark.parametrize("text", NEGATIVES)
+def test_docs_and_placeholders_are_not_findings(text):
+    assert list(scan_bytes("README.md", text.encode())) == []
+
+
+def test_binary_files_are_not_scanned():
+    data = b"\0\x01\x02" + f"ghp_{token()}".encode()
+    assert list(scan_bytes("logo.png", data)) == []
+
+
+def make_file(tmp_path: Path, rel: str, content: str = "x") -> BundleFile:
+    path = tmp_path / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content)
+    return BundleFile(path=rel, source=path, size=path.stat().st_size, executable=False)
+
+
+@pytest.mark.parametrize(
+    ("rel", "content", "secret"),
+    [
+        (".env", "A=1", True),
+        ("config/.env.production", "A=1", True),
+        (".env.example", "A=", False),
+        (".env.sample", "A=", False),
+        (".env.template", "A=", False),
+        ("deploy/id_rsa", "key", True),
+        ("id_ed25519", "key", True),
+        ("id_ed25519.pub", "ssh-ed25519 AAAA", False),
+        ("certs/server.pem", "-----BEGIN PRIVATE KEY-----\nMII\n", True),
+        ("certs/ca.pem", "-----BEGIN CERTIFICATE-----\nMII\n", False),
+        ("tls/server.key", "-----BEGIN EC PRIVATE KEY-----\nMII\n", True),
+        (".npmrc", "//registry.npmjs.org/:_authToken=abc123\n", True),
+        (".npmrc", "registry=https://registry.npmjs.org/\n", False),
+        (".pypirc", "[pypi]\nusername = __token__\npassword = pypi-abc\n", True),
+        (".pypirc", "[distutils]\nindex-servers = pypi\n", False),
+        (".aws/credentials", "[default]\n", True),
+        ("home/.ssh/config", "Host x\n", True),
+        ("src/environment.py", "x", False),
+    ],
+)
+def test_secret_bearing_files(tmp_path, rel, content, secret):
+    assert (secret_reason(make_file(tmp_path, rel, content)) is not None) is secret
