@@ -16,15 +16,21 @@ import contextlib
 import os
 import stat
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from mixpeek_cli.bundle_cache import BundleCache, file_stamp
 from mixpeek_cli.errors import UsageError
 from mixpeek_cli.ignore import IgnoreRules, load_ignore_rules
 from mixpeek_cli.reporter import Reporter, track
+
+if TYPE_CHECKING:
+    from mixpeek_cli.secret_scan import Finding
 
 WRITE_BUFFER = 1024 * 1024
 
@@ -206,33 +212,65 @@ def _write_zip(
         raise
 
 
-FileGuard = Callable[[list[BundleFile]], list[BundleFile]]
+class BundleGuard(Protocol):
+    """What may ship (see :class:`mixpeek_cli.secret_files.SecretGuard`)."""
+
+    def select(self, files: list[BundleFile]) -> list[BundleFile]: ...
+
+    def scan(
+        self, files: Sequence[BundleFile], stop: threading.Event | None = None
+    ) -> list[Finding]: ...
+
+    def judge(self, findings: Sequence[Finding]) -> None: ...
 
 
 def build_bundle(
-    root: Path, reporter: Reporter, *, dest: Path | None = None, guard: FileGuard | None = None
+    root: Path, reporter: Reporter, *, dest: Path | None = None, guard: BundleGuard | None = None
 ) -> Bundle:
     """Collect ``root`` and write its zip.
 
-    ``guard`` sees the collected files before anything is written and returns the ones
-    that may ship (the secret guard drops or refuses files there).
+    ``guard`` drops files before anything is written, scans the kept ones while the zip
+    is being written (on a thread of its own: compression leaves the interpreter free),
+    and judges what the scan found once both are done; a refusal removes the zip.
 
     Without ``dest`` (a deploy) the re-deploy cache is used: an unchanged tree gets its
-    previous zip back without a file being read, and a new zip is kept there for next
-    time (``Bundle.owned`` is then False). When the cache dir cannot be used the zip
-    goes to a temporary file the caller removes with ``Bundle.cleanup()``.
-    With ``dest`` the zip is written beside it and renamed into place, so a failed run
-    never leaves a half-written ``dest``.
+    previous zip, and the scan's findings for it, back without a file being read, and a
+    new zip is kept there for next time (``Bundle.owned`` is then False). When the cache
+    dir cannot be used the zip goes to a temporary file the caller removes with
+    ``Bundle.cleanup()``. With ``dest`` the zip is written beside it and renamed into
+    place, so a failed run never leaves a half-written ``dest``.
     """
+    from mixpeek_cli.zipwriter import FileChanged
+
+    try:
+        return _build_once(root, reporter, dest, guard)
+    except FileChanged as first:
+        # Someone is writing to the tree (an editor saving, a build tool): read it all
+        # again once, so the zip holds one consistent state of every file, never a mix.
+        reporter.warn(f"{first.path} changed while it was being bundled: bundling again")
+    try:
+        return _build_once(root, reporter, dest, guard)
+    except FileChanged as again:
+        raise UsageError(
+            f"{again.path} kept changing while it was being bundled",
+            hint="stop whatever is writing to it, or add it to .mixpeekignore",
+        ) from None
+
+
+def _build_once(
+    root: Path, reporter: Reporter, dest: Path | None, guard: BundleGuard | None
+) -> Bundle:
     snapshot_ns = time.time_ns()  # before any stamp is taken: see bundle_cache
     files = collect_files(root, reporter)
     if guard is not None:
-        files = guard(files)
+        files = guard.select(files)
     input_bytes = sum(f.size for f in files)
     cache = BundleCache(Path(os.path.realpath(root))) if dest is None else None
     if cache is not None:
         hit = cache.lookup(files)
         if hit is not None:
+            if guard is not None:
+                guard.judge(hit.findings)
             reporter.info("no file changed since the last bundle: reusing it")
             return Bundle(
                 zip_path=hit.zip_path,
@@ -245,7 +283,11 @@ def build_bundle(
             )
     tmp = _new_zip_path(cache, dest)
     try:
-        sha256, crcs = _write_zip(files, tmp, reporter)
+        with _scanning(guard, files) as scan:
+            sha256, crcs = _write_zip(files, tmp, reporter)
+            _check_unchanged(files)
+        if guard is not None:
+            guard.judge(scan.findings)
         if dest is not None:
             os.replace(tmp, dest)
     except BaseException:
@@ -256,7 +298,7 @@ def build_bundle(
     owned = True
     if cache is not None and tmp.parent == cache.dir:
         try:
-            cache.store(files, crcs, tmp, sha256, snapshot_ns)
+            cache.store(files, crcs, tmp, sha256, snapshot_ns, scan.findings)
             owned = False
         except OSError:
             pass  # not remembered this time; the caller removes the zip as usual
@@ -268,6 +310,60 @@ def build_bundle(
         input_bytes=input_bytes,
         owned=owned,
     )
+
+
+def _check_unchanged(files: Sequence[BundleFile]) -> None:
+    """Raise FileChanged if a file's stat differs from what the walk saw before reading it.
+
+    A write bumps mtime and ctime, so this catches a same-size change made mid-read, which
+    the size checks while reading cannot see.
+    """
+    from mixpeek_cli.zipwriter import FileChanged
+
+    for file in files:
+        if file.stamp is None:
+            continue
+        try:
+            now = file_stamp(os.stat(file.source))
+        except OSError:
+            raise FileChanged(file.path) from None
+        if now != file.stamp:
+            raise FileChanged(file.path)
+
+
+@dataclass
+class _Scan:
+    findings: list[Finding] = field(default_factory=list)
+    error: BaseException | None = None
+
+
+@contextmanager
+def _scanning(guard: BundleGuard | None, files: Sequence[BundleFile]) -> Iterator[_Scan]:
+    """Run the guard's scan on a thread while the block runs; its errors surface at the end."""
+    result = _Scan()
+    if guard is None:
+        yield result
+        return
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            result.findings = guard.scan(files, stop)
+        # Not swallowed: handed to the main thread, which raises it. Any exception counts,
+        # since a scan that died silently would let a credential through.
+        except BaseException as exc:  # noqa: BLE001
+            result.error = exc
+
+    thread = threading.Thread(target=run, name="mixpeek-secret-scan", daemon=True)
+    thread.start()
+    try:
+        yield result
+    except BaseException:
+        stop.set()  # the zip is being abandoned: the scan's verdict no longer matters
+        raise
+    thread.join()
+    if result.error is not None:
+        raise result.error
 
 
 def _new_zip_path(cache: BundleCache | None, dest: Path | None) -> Path:

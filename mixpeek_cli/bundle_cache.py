@@ -34,10 +34,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mixpeek_cli.secret_scan import Finding
+
 if TYPE_CHECKING:
     from mixpeek_cli.bundle import BundleFile
 
-FORMAT = 1  # bump whenever the zip's byte rules change, so old zips are not reused
+FORMAT = 2  # bump whenever the zip's byte rules change, so old zips are not reused
 KEEP_PER_ROOT = 3
 RACY_NS = 2_000_000_000
 STALE_ROOT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget PATHs not bundled for 30 days
@@ -79,6 +81,7 @@ class CachedBundle:
     zip_path: Path
     sha256: str
     size: int
+    findings: list[Finding]  # what the secret scan found in these files (values masked)
 
 
 @dataclass
@@ -90,6 +93,7 @@ class _Record:
     zip_stamp: list[int]
     snapshot_ns: int  # wall clock before the walk that took the stamps
     racy: list[list[Any]]  # [index, path, crc32] of files changed near snapshot_ns
+    findings: list[list[Any]]  # Finding.to_list() of each secret scan finding
 
     @classmethod
     def parse(cls, raw: Any) -> _Record:
@@ -103,8 +107,11 @@ class _Record:
             and isinstance(record.snapshot_ns, int)
             and isinstance(record.zip_stamp, list)
             and isinstance(record.racy, list)
+            and isinstance(record.findings, list)
         ):
             raise TypeError("malformed record")
+        for raw_finding in record.findings:
+            Finding.from_list(raw_finding)  # raises on a malformed entry
         return record
 
 
@@ -153,7 +160,8 @@ class BundleCache:
             records.insert(0, records.pop(position))
             with contextlib.suppress(OSError):
                 self._save(records)
-            return CachedBundle(self.dir / record.zip_name, record.sha256, record.size)
+            findings = [Finding.from_list(raw) for raw in record.findings]
+            return CachedBundle(self.dir / record.zip_name, record.sha256, record.size, findings)
         return None
 
     def _zip_intact(self, record: _Record) -> bool:
@@ -177,6 +185,7 @@ class BundleCache:
         zip_path: Path,
         sha256: str,
         snapshot_ns: int,
+        findings: Sequence[Finding] = (),
     ) -> None:
         """Remember ``zip_path`` (already in :attr:`dir`) as the bundle of ``files``."""
         identity = _identity(files)
@@ -194,6 +203,7 @@ class BundleCache:
             zip_stamp=_zip_stamp(st),
             snapshot_ns=snapshot_ns,
             racy=racy,
+            findings=[finding.to_list() for finding in findings],
         )
         records = [record, *(r for r in self._load() if r.zip_name != record.zip_name)]
         self._save(records)

@@ -9,7 +9,7 @@ in the output.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING
 from mixpeek_cli.reporter import Reporter
 
 if TYPE_CHECKING:
+    from threading import Event
+
     from mixpeek_cli.bundle import BundleFile
+    from mixpeek_cli.secret_scan import Finding
 
 DOTENV_ALLOWED = frozenset({".env.example", ".env.sample", ".env.template"})
 KEY_FILE_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"})
@@ -87,25 +90,48 @@ def drop_secret_files(
     return kept
 
 
-def make_guard(
-    include: Collection[str], reporter: Reporter
-) -> Callable[[list[BundleFile]], list[BundleFile]]:
-    """The bundle guard: drop secret files, then refuse if a kept file holds a credential."""
-    from mixpeek_cli.secret_scan import refuse_on_findings, scan_files
+class SecretGuard:
+    """The bundle's guard, in three steps so the costly one can overlap the zip writing.
 
-    def guard(files: list[BundleFile]) -> list[BundleFile]:
-        kept = drop_secret_files(files, include, reporter)
+    ``select`` drops secret-bearing files (cheap: names and key-file headers); ``scan``
+    reads the kept files for credentials (runs beside the compression, and its findings
+    are cached with the bundle so an unchanged tree is not read again); ``judge`` says
+    what was found and refuses unless each file was let through with --include-secret.
+    """
+
+    def __init__(self, include: Collection[str], reporter: Reporter) -> None:
+        self._include = include
+        self._reporter = reporter
+
+    def select(self, files: list[BundleFile]) -> list[BundleFile]:
+        return drop_secret_files(files, self._include, self._reporter)
+
+    def scan(self, files: Sequence[BundleFile], stop: Event | None = None) -> list[Finding]:
+        from mixpeek_cli.secret_scan import scan_files
+
+        return scan_files(files, stop)
+
+    def judge(self, findings: Sequence[Finding]) -> None:
+        from mixpeek_cli.secret_scan import refuse_on_findings
+
         refused = []
-        for finding in scan_files(kept):
-            if finding.path in include:
-                reporter.warn(f"including {finding.describe()} (--include-secret)")
+        for finding in findings:
+            if finding.path in self._include:
+                self._reporter.warn(f"including {finding.describe()} (--include-secret)")
             else:
-                reporter.warn(finding.describe())
+                self._reporter.warn(finding.describe())
                 refused.append(finding)
         refuse_on_findings(refused)
+
+    def __call__(self, files: list[BundleFile]) -> list[BundleFile]:
+        """All three steps at once, for callers that want the kept files only."""
+        kept = self.select(files)
+        self.judge(self.scan(kept))
         return kept
 
-    return guard
+
+def make_guard(include: Collection[str], reporter: Reporter) -> SecretGuard:
+    return SecretGuard(include, reporter)
 
 
 def bundle_paths(root: Path, given: Sequence[str]) -> set[str]:

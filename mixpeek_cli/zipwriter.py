@@ -90,11 +90,17 @@ def _unreadable(file: SourceFile, exc: OSError) -> UsageError:
     )
 
 
-def _changed(file: SourceFile) -> UsageError:
+class FileChanged(UsageError):
+    """A file changed between the walk and the end of its read; the zip is abandoned."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} changed while it was being bundled", hint="run the command again")
+        self.path = path
+
+
+def _changed(file: SourceFile) -> FileChanged:
     # The recorded size (and the ZIP64 choice made from it) would no longer match.
-    return UsageError(
-        f"{file.path} changed while it was being bundled", hint="run the command again"
-    )
+    return FileChanged(file.path)
 
 
 def _read(file: SourceFile, offset: int, length: int) -> bytes:

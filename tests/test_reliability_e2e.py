@@ -492,3 +492,22 @@ def test_unreadable_path_and_unreadable_file_exit_2(run_cli_unprivileged):
     assert "cannot read" in assert_clean_failure(no_dir, 2)
     error = assert_clean_failure(no_file, 2)
     assert "cannot read secret.py: Permission denied" in error
+
+
+def test_a_cached_bundle_is_still_judged_by_the_secret_guard(emu, run_cli, remote_env, app_dir):
+    # The first deploy ships a credential on purpose and leaves its bundle in the cache;
+    # the unchanged tree deployed again without --include-secret must still be refused.
+    (app_dir / "settings.py").write_text(f"GITHUB = '{github_token()}'\n")
+    allowed = run_cli(
+        "deploy", str(app_dir), "-m", "x", "--include-secret", "settings.py", env=remote_env
+    )
+    again = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+    allowed_again = run_cli(
+        "deploy", str(app_dir), "-m", "x", "--include-secret", "settings.py", env=remote_env
+    )
+
+    assert allowed.code == 0, allowed.stderr
+    assert "settings.py:1 holds a GitHub token" in assert_clean_failure(again, 2)
+    assert allowed_again.code == 0, allowed_again.stderr
+    assert "reusing it" in allowed_again.stderr
+    assert len(deploys_created(emu)) == 2

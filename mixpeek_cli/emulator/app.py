@@ -243,7 +243,7 @@ def _upload_target(
         bundle_s3_key=key,
         expires_at=iso(utc_now() + timedelta(seconds=UPLOAD_URL_SECONDS)),
         already_uploaded=storage.holds_bundle(
-            s3, state.bucket, key, body.file_size_bytes, body.content_sha256
+            s3, state.bucket, key, body.file_size_bytes, body.content_sha256, state.verified
         ),
     )
     endpoint = config.client_s3_endpoint_url or state.s3_endpoint_url

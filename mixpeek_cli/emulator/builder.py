@@ -15,6 +15,7 @@ Each step appends its log line when it happens, so logs grow while the build run
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import threading
@@ -130,7 +131,8 @@ class _Build:
             return None
         key = plan.bundle_s3_key or ""
         try:
-            data = self.s3.get_object(Bucket=self.state.bucket, Key=key)["Body"].read()
+            fetched = self.s3.get_object(Bucket=self.state.bucket, Key=key)
+            data = fetched["Body"].read()
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
             if code in ("NoSuchKey", "404", "NotFound"):
@@ -139,6 +141,8 @@ class _Build:
         except BotoCoreError as exc:
             raise BuildFailed(f"could not fetch bundle {key}: {exc}") from exc
         self._log(f"fetching bundle {key} ({len(data)} bytes)")
+        # Remembered so a later upload request for the same bundle need not read it again.
+        self.state.verified[f"{key} {fetched.get('ETag', '')}"] = hashlib.sha256(data).hexdigest()
         try:
             with zipfile.ZipFile(io.BytesIO(data)) as bundle:
                 broken = bundle.testzip()

@@ -114,6 +114,9 @@ class EmulatorState:
         self._request_seq = 0
         self._answers: dict[str, StoredAnswer] = {}
         self._broken_urls: dict[str, str] = {}
+        # "key etag" -> sha256 of bundles already read once (see storage.holds_bundle);
+        # single dict reads and writes need no lock.
+        self.verified: dict[str, str] = {}
         # Serialises whole idempotent requests so two concurrent retries of one key
         # cannot both create a deploy; separate from _lock so builds never wait on it.
         self.idempotency_lock = threading.Lock()
