@@ -24,7 +24,7 @@ from mixpeek_cli.reporter import Reporter
 from mixpeek_cli.settings import Settings
 
 if TYPE_CHECKING:
-    from mixpeek_cli.api import DeployInfo
+    from mixpeek_cli.api import ApiClient, DeployInfo
 
 BUNDLE_FILENAME = "bundle.zip"
 LARGEST_SHOWN = 5
@@ -266,39 +266,52 @@ def _deploy_bundle(
                 "git_commit_message": git.commit_message,
                 "git_author": git.author,
             }
-            # A Ctrl-C while the POST is in flight waits for its answer: the deploy may
-            # already exist server-side, and the user must learn its id.
-            with interrupts.deferred() as held:
-                deploy = api.create_deploy(app_id, body, idempotency_key=str(uuid.uuid4()))
-            # From here a Ctrl-C must still name the deploy, even while saying it exists.
-            try:
-                _absorb(result, deploy)
-                reporter.info(f"deploy {deploy.deploy_id} created ({deploy.status})")
-                if held.interrupted:
-                    raise KeyboardInterrupt
-                if not request.wait:
-                    return result
-                from mixpeek_cli.follow import follow_deploy
-
-                followed = follow_deploy(
-                    api,
-                    deploy,
-                    reporter=reporter,
-                    poll_interval=settings.poll_interval,
-                    timeout=settings.timeout,
-                )
-            except KeyboardInterrupt:
-                raise Interrupted(
-                    f"interrupted; deploy {deploy.deploy_id} goes on server-side",
-                    hint=f"follow it with: mixpeek deploys status {deploy.deploy_id} --wait",
-                    deploy_id=deploy.deploy_id,
-                ) from None
-            _absorb(result, followed.deploy)
-            result.timed_out = followed.timed_out
-            result.log_tail = followed.log_tail
-            return result
+            return create_and_follow(api, app_id, body, request, settings, reporter, result)
     finally:
         bundle.cleanup()  # keeps a zip the re-deploy cache holds
+
+
+def create_and_follow(
+    api: ApiClient,
+    app_id: str,
+    body: dict[str, Any],
+    request: DeployRequest,
+    settings: Settings,
+    reporter: Reporter,
+    result: DeployResult,
+) -> DeployResult:
+    """POST the deploy, then (unless --no-wait) follow it; ``result`` is filled in and returned."""
+    from mixpeek_cli.follow import follow_deploy
+
+    # A Ctrl-C while the POST is in flight waits for its answer: the deploy may
+    # already exist server-side, and the user must learn its id.
+    with interrupts.deferred() as held:
+        deploy = api.create_deploy(app_id, body, idempotency_key=str(uuid.uuid4()))
+    # From here a Ctrl-C must still name the deploy, even while saying it exists.
+    try:
+        _absorb(result, deploy)
+        reporter.info(f"deploy {deploy.deploy_id} created ({deploy.status})")
+        if held.interrupted:
+            raise KeyboardInterrupt
+        if not request.wait:
+            return result
+        followed = follow_deploy(
+            api,
+            deploy,
+            reporter=reporter,
+            poll_interval=settings.poll_interval,
+            timeout=settings.timeout,
+        )
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted; deploy {deploy.deploy_id} goes on server-side",
+            hint=f"follow it with: mixpeek deploys status {deploy.deploy_id} --wait",
+            deploy_id=deploy.deploy_id,
+        ) from None
+    _absorb(result, followed.deploy)
+    result.timed_out = followed.timed_out
+    result.log_tail = followed.log_tail
+    return result
 
 
 def _preload(module: str) -> None:

@@ -7,17 +7,16 @@ cannot be fetched by the service, so that deploy is refused before anything is s
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 
 from mixpeek_cli.deploy import (
     DeployRequest,
     DeployResult,
-    _absorb,
     check_directory,
+    create_and_follow,
     resolve_message,
 )
-from mixpeek_cli.errors import Interrupted, UsageError
+from mixpeek_cli.errors import UsageError
 from mixpeek_cli.gitmeta import read_commit_info, remote_branches_containing
 from mixpeek_cli.reporter import Reporter
 from mixpeek_cli.settings import Settings
@@ -61,7 +60,6 @@ def deploy_from_git(
         return result
     app_id, api_key = settings.require_remote()
     from mixpeek_cli.api import ApiClient
-    from mixpeek_cli.follow import follow_deploy
 
     body = {
         "message": result.message,
@@ -73,27 +71,4 @@ def deploy_from_git(
     }
     deadline = time.monotonic() + settings.timeout
     with ApiClient(settings.base_url, api_key, trace=trace, deadline=deadline) as api:
-        deploy = api.create_deploy(app_id, body, idempotency_key=str(uuid.uuid4()))
-        # From here a Ctrl-C must still name the deploy, even while saying it exists.
-        try:
-            _absorb(result, deploy)
-            reporter.info(f"deploy {deploy.deploy_id} created ({deploy.status})")
-            if not request.wait:
-                return result
-            followed = follow_deploy(
-                api,
-                deploy,
-                reporter=reporter,
-                poll_interval=settings.poll_interval,
-                timeout=settings.timeout,
-            )
-        except KeyboardInterrupt:
-            raise Interrupted(
-                f"interrupted; deploy {deploy.deploy_id} goes on server-side",
-                hint=f"follow it with: mixpeek deploys status {deploy.deploy_id} --wait",
-                deploy_id=deploy.deploy_id,
-            ) from None
-    _absorb(result, followed.deploy)
-    result.timed_out = followed.timed_out
-    result.log_tail = followed.log_tail
-    return result
+        return create_and_follow(api, app_id, body, request, settings, reporter, result)
