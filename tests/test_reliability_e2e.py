@@ -511,3 +511,29 @@ def test_a_cached_bundle_is_still_judged_by_the_secret_guard(emu, run_cli, remot
     assert allowed_again.code == 0, allowed_again.stderr
     assert "reusing it" in allowed_again.stderr
     assert len(deploys_created(emu)) == 2
+
+
+def test_ctrl_c_while_the_deploy_post_is_in_flight_still_names_the_deploy(
+    emu, cli_env, remote_env, app_dir
+):
+    # The server takes 2 s to answer the POST: the Ctrl-C lands while it is in flight.
+    emu.state.add_fault(method="POST", path="/deploy$", status=None, delay=2.0)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mixpeek_cli", "deploy", str(app_dir), "-m", "x"],
+        env={**cli_env, **remote_env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while not [r for r in emu.state.requests if r["path"].endswith("/deploy")]:
+        assert time.monotonic() < deadline, "the deploy POST never came"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=30)
+
+    assert proc.returncode == 130, stderr
+    [created] = emu.state.list_deploys("app_e2e", limit=100, environment=None)[:1]
+    assert stdout.strip() == created.deploy_id
+    assert f"mixpeek deploys status {created.deploy_id} --wait" in stderr
