@@ -17,7 +17,9 @@ matched in those coordinates.
 
 from __future__ import annotations
 
+import configparser
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +120,7 @@ class IgnoreRules:
                 line = 0 if source.is_default else number
                 self.rules.append(Rule(source.name, line, raw.rstrip("\r\n")))
         self._spec = GitIgnoreSpec.from_lines(patterns)
+        self._any = _union(self._spec)
 
     def _top(self, relpath: str) -> str:
         rel = relpath.strip("/")
@@ -126,6 +129,8 @@ class IgnoreRules:
         return f"{self.prefix}/{rel}" if rel else self.prefix
 
     def _check(self, toppath: str) -> tuple[bool, int | None]:
+        if self._any is not None and self._any.match(toppath) is None:
+            return False, None  # no pattern matches at all: most paths, decided in one call
         result = self._spec.check_file(toppath)
         return bool(result.include), result.index
 
@@ -154,6 +159,20 @@ class IgnoreRules:
         top = self._top(relpath) + ("/" if is_dir else "")
         _, index = self._check(top)
         return None if index is None else self.rules[index]
+
+
+def _union(spec: GitIgnoreSpec) -> re.Pattern[str] | None:
+    """One regex matching wherever any of ``spec``'s patterns matches (a fast pre-check).
+
+    pathspec tries its patterns one by one in Python; the union asks the regex engine
+    once. Each alternative is the pattern's own regex, with pathspec's named group made
+    anonymous (a name may appear only once in a regex), so it matches exactly as it does.
+    """
+    regexes = [p.regex for p in spec.patterns if p.include is not None and p.regex is not None]
+    if not regexes or len({r.flags for r in regexes}) != 1:
+        return None
+    body = "|".join(f"(?:{re.sub(r'[(][?]P<[^>]+>', '(?:', r.pattern)})" for r in regexes)
+    return re.compile(body, regexes[0].flags)
 
 
 def _read_lines(path: Path) -> list[str] | None:
@@ -195,8 +214,8 @@ def _find_repo(root: Path) -> _RepoInfo | None:
         excludes_file: Path
         try:
             value = repo.config_reader().get_value("core", "excludesFile", "")
-        except Exception:  # noqa: BLE001 - a broken config must not stop a deploy
-            value = ""
+        except (configparser.Error, OSError, ValueError):
+            value = ""  # a broken git config must not stop a deploy: git's default applies
         if value:
             excludes_file = Path(os.path.expanduser(str(value)))
             if not excludes_file.is_absolute():

@@ -56,6 +56,9 @@ class _Pattern:
     needles: tuple[bytes, ...]
     regex: re.Pattern[bytes]
     prefix_len: int  # characters shown when masking: the token's fixed, public prefix
+    # The regex starts with a literal (which lets `re` skip ahead fast, where a leading
+    # \b would not); the start-of-word check is then made here instead.
+    word_start: bool = False
 
 
 _PATTERNS = (
@@ -83,8 +86,9 @@ _PATTERNS = (
     _Pattern(
         "a Slack token",
         (b"xox",),  # one cheap needle; the regex then checks the token's letter and dash
-        re.compile(rb"\bxox[abposr]-[0-9A-Za-z-]{20,}"),
+        re.compile(rb"xox[abposr]-[0-9A-Za-z-]{20,}"),
         5,
+        word_start=True,
     ),
     _Pattern(
         "a Slack webhook URL",
@@ -95,8 +99,9 @@ _PATTERNS = (
     _Pattern(
         "a Mixpeek API key",
         (b"sk_",),
-        re.compile(rb"\bsk_(?!live_)[A-Za-z0-9]{24,}\b"),
+        re.compile(rb"sk_(?!live_)[A-Za-z0-9]{24,}(?![A-Za-z0-9_])"),
         3,
+        word_start=True,
     ),
 )
 _AWS_NEEDLES = (b"AKIA", b"ASIA")
@@ -104,6 +109,9 @@ _AWS_KEY_ID = re.compile(rb"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 _AWS_SECRET = re.compile(
     rb"(?i)aws.{0,20}?secret.{0,20}?[=:]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
 )
+
+
+_WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
 def _holds_any(data: bytes, needles: tuple[bytes, ...]) -> bool:
@@ -139,6 +147,8 @@ def scan_bytes(path: str, data: bytes) -> Iterator[Finding]:
         if not _holds_any(data, pattern.needles):
             continue
         for match in pattern.regex.finditer(data):
+            if pattern.word_start and match.start() and data[match.start() - 1] in _WORD:
+                continue
             value = match.group(0).decode("ascii", "replace")
             if pattern.kind != "a private key block" and _is_placeholder(value):
                 continue

@@ -50,6 +50,9 @@ NEGATIVES = [
     "model = sk_learn_model_parameters_v2_final_weights\n",
     "stripe.api_key = 'sk_live_...'  # from the dashboard\n",
     "id = 5f2b9c1e-8a7d-4c3b-9e6f-1a2b3c4d5e6f\n",
+    # "sk_" and "xox" inside longer words are not token prefixes.
+    "cache = disk_9f8e7d6c5b4a39281726354aQ7\n",
+    "v = boxoxb-1234567890123-abcdefghijklmnopqrstuvwx\n",
 ]
 
 
