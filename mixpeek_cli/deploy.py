@@ -248,6 +248,7 @@ def _deploy_bundle(
                         app_id, filename=BUNDLE_FILENAME, size=bundle.size, sha256=bundle.sha256
                     ),
                     reporter=reporter,
+                    trace=trace,
                 )
             except KeyboardInterrupt:
                 raise Interrupted(

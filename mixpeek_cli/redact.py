@@ -21,9 +21,11 @@ SECRET_QUERY = frozenset(
 MASK = "***"
 
 
-def redact_headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+def redact_headers(headers: Iterable[tuple[str, str | bytes]]) -> list[tuple[str, str]]:
     out = []
-    for name, value in headers:
+    for name, raw in headers:
+        # botocore hands some header values over as bytes.
+        value = raw.decode("latin-1") if isinstance(raw, bytes) else raw
         if name.lower() in SECRET_HEADERS:
             scheme = value.split(" ", 1)[0] if " " in value else ""
             value = f"{scheme} {MASK}".strip()

@@ -537,3 +537,35 @@ def test_ctrl_c_while_the_deploy_post_is_in_flight_still_names_the_deploy(
     [created] = emu.state.list_deploys("app_e2e", limit=100, environment=None)[:1]
     assert stdout.strip() == created.deploy_id
     assert f"mixpeek deploys status {created.deploy_id} --wait" in stderr
+
+
+def test_verbose_shows_the_presigned_put_with_its_signature_masked(
+    emu, run_cli, remote_env, app_dir
+):
+    import re as _re
+
+    (app_dir / "fresh.txt").write_text(f"{time.time_ns()}\n")  # a bundle the server lacks
+    result = run_cli("deploy", str(app_dir), "-m", "x", "-v", env=remote_env)
+
+    assert result.code == 0, result.stderr
+    [put] = [line for line in result.stderr.splitlines() if line.startswith("http: > PUT ")]
+    assert "X-Amz-Signature=***" in put and "X-Amz-Credential=***" in put
+    assert not _re.search(r"X-Amz-Signature=[0-9a-f]{16}", result.stderr)
+    assert "PUT (presigned) -> 200" in result.stderr
+
+
+def test_verbose_shows_s3_requests_with_credentials_masked(emu, run_cli, remote_env, app_dir):
+    from mixpeek_cli.emulator.storage import SECRET_ACCESS_KEY, SESSION_TOKEN
+
+    emu.state.configure(upload_mode="credentials")
+    (app_dir / "creds.txt").write_text(f"{time.time_ns()}\n")
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", "-v", env=remote_env)
+
+    assert result.code == 0, result.stderr
+    sent = [line for line in result.stderr.splitlines() if line.startswith("http: > PUT ")]
+    assert sent and all("authorization: aws4-hmac-sha256 ***" in line.lower() for line in sent)
+    assert "x-amz-security-token: ***" in sent[0].lower()
+    assert "S3 PutObject -> 200" in result.stderr
+    assert SESSION_TOKEN not in result.out_and_err
+    assert SECRET_ACCESS_KEY not in result.out_and_err

@@ -20,7 +20,7 @@ from mixpeek_cli.reporter import Reporter, track
 from mixpeek_cli.upload.common import BundleFile, TargetRejected, Uploaded
 
 if TYPE_CHECKING:
-    from mixpeek_cli.api import UploadTarget
+    from mixpeek_cli.api import Trace, UploadTarget
     from mixpeek_cli.settings import Settings
 
 __all__ = ["BundleFile", "Uploaded", "upload_bundle"]
@@ -33,17 +33,21 @@ def upload_bundle(
     app_id: str,
     request_target: Callable[[], UploadTarget],
     reporter: Reporter,
+    trace: Trace | None = None,
 ) -> Uploaded:
     """Upload ``bundle``; return once the store confirmed it holds exactly these bytes.
 
     ``request_target`` asks the uploads endpoint for a target (called once, or twice when
-    the first is refused as expired); it is not called with your own bucket.
+    the first is refused as expired); it is not called with your own bucket. ``trace``
+    (``--verbose``) gets one line per S3 request, signatures and tokens masked.
     """
     if settings.bundle_bucket:
         from mixpeek_cli.upload.own_bucket import upload_to_own_bucket
 
         try:
-            return upload_to_own_bucket(bundle, settings=settings, app_id=app_id, reporter=reporter)
+            return upload_to_own_bucket(
+                bundle, settings=settings, app_id=app_id, reporter=reporter, trace=trace
+            )
         except TargetRejected as exc:  # your own credentials: nothing to renew them from
             raise UploadError(
                 f"S3 refused the upload: {exc.cause}",
@@ -56,7 +60,7 @@ def upload_bundle(
             reporter.info("bundle already uploaded: skipping the upload")
             return Uploaded(bundle_s3_key=target.bundle_s3_key, already_uploaded=True)
         try:
-            _upload_to_target(target, bundle, settings, reporter)
+            _upload_to_target(target, bundle, settings, reporter, trace)
         except TargetRejected as exc:
             if renewed:
                 raise UploadError(
@@ -72,13 +76,19 @@ def upload_bundle(
 
 
 def _upload_to_target(
-    target: UploadTarget, bundle: BundleFile, settings: Settings, reporter: Reporter
+    target: UploadTarget,
+    bundle: BundleFile,
+    settings: Settings,
+    reporter: Reporter,
+    trace: Trace | None,
 ) -> None:
     if target.presigned_url:
         from mixpeek_cli.upload.presigned import put_presigned
 
         with track(reporter, "Uploading", bundle.size, "bytes") as task:
-            put_presigned(target.presigned_url, target.headers, bundle.path, bundle.size, task)
+            put_presigned(
+                target.presigned_url, target.headers, bundle.path, bundle.size, task, trace=trace
+            )
         return
     creds = target.credentials
     if creds is None:  # parse_upload_target guarantees one of them
@@ -92,6 +102,7 @@ def _upload_to_target(
         endpoint_url=creds.endpoint_url,
         checksums=settings.s3_checksums,
         max_pool=max(10, plan.concurrency),
+        trace=trace,
     )
     with track(reporter, "Uploading", bundle.size, "bytes") as task:
         expected = s3.upload_file(

@@ -7,11 +7,16 @@ same recorded SHA-256 is the same bundle: the upload is skipped.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mixpeek_cli.errors import UploadError
 from mixpeek_cli.reporter import Reporter, track
 from mixpeek_cli.settings import Settings
 from mixpeek_cli.upload.common import BundleFile, Uploaded
 from mixpeek_cli.upload.plan import plan_transfer
+
+if TYPE_CHECKING:
+    from mixpeek_cli.api import Trace
 
 SHA256_METADATA = "sha256"
 
@@ -21,7 +26,12 @@ def bundle_key(prefix: str, app_id: str, sha256: str) -> str:
 
 
 def upload_to_own_bucket(
-    bundle: BundleFile, *, settings: Settings, app_id: str, reporter: Reporter
+    bundle: BundleFile,
+    *,
+    settings: Settings,
+    app_id: str,
+    reporter: Reporter,
+    trace: Trace | None = None,
 ) -> Uploaded:
     from mixpeek_cli.upload import s3
 
@@ -34,6 +44,7 @@ def upload_to_own_bucket(
         endpoint_url=settings.s3_endpoint_url,
         checksums=settings.s3_checksums,
         max_pool=max(10, plan.concurrency),
+        trace=trace,
     )
     head = s3.head_object(client, bucket, key)
     if (

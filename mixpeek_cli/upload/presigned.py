@@ -23,6 +23,8 @@ from mixpeek_cli.upload.plan import check_single_put
 if TYPE_CHECKING:
     import httpx
 
+    from mixpeek_cli.api import Trace
+
 # Large reads into one reused buffer: a few hundred iterations for a big bundle, and no
 # fresh allocation per chunk. httpx writes each chunk to the socket before asking for the
 # next, so counting a chunk when the next is asked for counts bytes actually sent.
@@ -42,9 +44,12 @@ def put_presigned(
     *,
     retry: RetryPolicy = UPLOAD_RETRY,
     sleep: Callable[[float], None] = time.sleep,
+    trace: Trace | None = None,
 ) -> None:
     """PUT ``path`` to ``url``; return once S3 answered 200 and its ETag matches the bytes."""
     import httpx
+
+    from mixpeek_cli.redact import redact_headers, redact_url
 
     check_single_put(size)
     # httpx logs each request's full URL at INFO: keep the signature out of any log.
@@ -60,6 +65,9 @@ def put_presigned(
                 attempt += 1
                 sent = [0]
                 retry_after: str | None = None
+                if trace is not None:
+                    shown = "; ".join(f"{k}: {v}" for k, v in redact_headers(send_headers.items()))
+                    trace(f"> PUT {redact_url(url)} [{shown}]")
                 try:
                     response = client.put(
                         url, content=_stream(path, task, sent), headers=send_headers
@@ -70,6 +78,8 @@ def put_presigned(
                         hint="check your network and retry",
                     )
                 else:
+                    if trace is not None:
+                        trace(f"PUT (presigned) -> {response.status_code}")
                     if response.status_code == 200:
                         _check_etag(response, etag_job)
                         return

@@ -35,7 +35,7 @@ from mixpeek_cli.upload.plan import TransferPlan
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-    from mixpeek_cli.api import S3Credentials
+    from mixpeek_cli.api import S3Credentials, Trace
 
 Checksums = Literal["when_supported", "when_required"]
 # botocore's attempts for each request (parts included), the first one counted.
@@ -58,6 +58,7 @@ def make_client(
     endpoint_url: str | None,
     checksums: Checksums,
     max_pool: int = 10,
+    trace: Trace | None = None,
 ) -> S3Client:
     """An S3 client: the API's temporary credentials, or boto3's default chain when None."""
     import boto3
@@ -90,9 +91,27 @@ def make_client(
             options["ignore_configured_endpoint_urls"] = True
         else:
             session = boto3.session.Session()
-        return session.client("s3", endpoint_url=endpoint_url, config=Config(**options))
+        client = session.client("s3", endpoint_url=endpoint_url, config=Config(**options))
     except BotoCoreError as exc:  # e.g. ProfileNotFound: a local setting to fix
         raise UsageError(f"cannot set up the S3 client: {exc}", hint=_CREDENTIALS_HINT) from None
+    if trace is not None:
+        _trace_requests(client, trace)
+    return client
+
+
+def _trace_requests(client: S3Client, trace: Trace) -> None:
+    """One line per S3 request and answer, with the SigV4 signature and token masked."""
+    from mixpeek_cli.redact import redact_headers, redact_url
+
+    def sent(request: Any, **_: Any) -> None:
+        headers = "; ".join(f"{k}: {v}" for k, v in redact_headers(request.headers.items()))
+        trace(f"> {request.method} {redact_url(request.url)} [{headers}]")
+
+    def answered(http_response: Any, model: Any, **_: Any) -> None:
+        trace(f"S3 {model.name} -> {http_response.status_code}")
+
+    client.meta.events.register("before-send.s3", sent)
+    client.meta.events.register("after-call.s3", answered)
 
 
 _CREDENTIALS_HINT = (
