@@ -225,7 +225,12 @@ class BundleGuard(Protocol):
 
 
 def build_bundle(
-    root: Path, reporter: Reporter, *, dest: Path | None = None, guard: BundleGuard | None = None
+    root: Path,
+    reporter: Reporter,
+    *,
+    dest: Path | None = None,
+    guard: BundleGuard | None = None,
+    use_cache: bool = True,
 ) -> Bundle:
     """Collect ``root`` and write its zip.
 
@@ -238,18 +243,20 @@ def build_bundle(
     new zip is kept there for next time (``Bundle.owned`` is then False). When the cache
     dir cannot be used the zip goes to a temporary file the caller removes with
     ``Bundle.cleanup()``. With ``dest`` the zip is written beside it and renamed into
-    place, so a failed run never leaves a half-written ``dest``.
+    place, so a failed run never leaves a half-written ``dest``. ``use_cache=False`` is for
+    throwaway roots (a commit's files in a temporary directory), which would only fill
+    the cache with entries no later run can hit.
     """
     from mixpeek_cli.zipwriter import FileChanged
 
     try:
-        return _build_once(root, reporter, dest, guard)
+        return _build_once(root, reporter, dest, guard, use_cache)
     except FileChanged as first:
         # Someone is writing to the tree (an editor saving, a build tool): read it all
         # again once, so the zip holds one consistent state of every file, never a mix.
         reporter.warn(f"{first.path} changed while it was being bundled: bundling again")
     try:
-        return _build_once(root, reporter, dest, guard)
+        return _build_once(root, reporter, dest, guard, use_cache)
     except FileChanged as again:
         raise UsageError(
             f"{again.path} kept changing while it was being bundled",
@@ -258,14 +265,14 @@ def build_bundle(
 
 
 def _build_once(
-    root: Path, reporter: Reporter, dest: Path | None, guard: BundleGuard | None
+    root: Path, reporter: Reporter, dest: Path | None, guard: BundleGuard | None, use_cache: bool
 ) -> Bundle:
     snapshot_ns = time.time_ns()  # before any stamp is taken: see bundle_cache
     files = collect_files(root, reporter)
     if guard is not None:
         files = guard.select(files)
     input_bytes = sum(f.size for f in files)
-    cache = BundleCache(Path(os.path.realpath(root))) if dest is None else None
+    cache = BundleCache(Path(os.path.realpath(root))) if dest is None and use_cache else None
     if cache is not None:
         hit = cache.lookup(files)
         if hit is not None:

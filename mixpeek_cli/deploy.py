@@ -200,7 +200,13 @@ def _deploy_bundle(
     from mixpeek_cli.secret_files import make_guard
     from mixpeek_cli.source_files import select_source_files
 
-    bundle = build_bundle(root, reporter, guard=make_guard(request.include_secrets, reporter))
+    bundle = build_bundle(
+        root,
+        reporter,
+        guard=make_guard(request.include_secrets, reporter),
+        # --ref bundles a temporary checkout: a path no later run will bundle again.
+        use_cache=request.ref is None,
+    )
     try:
         sources = select_source_files(bundle.files)
         largest = sorted(bundle.files, key=lambda f: (-f.size, f.path))[:LARGEST_SHOWN]

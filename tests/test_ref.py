@@ -215,3 +215,18 @@ def test_invalid_source_is_a_usage_error(run_cli, repo):
     result = run_cli("deploy", "svc", "--source", "ftp", "--dry-run", cwd=repo)
     assert result.code == 2
     assert "invalid --source 'ftp'" in result.stderr
+
+
+def test_ref_deploys_leave_nothing_behind(emu, run_cli, remote_env, cli_env, repo, tmp_path):
+    # Each --ref bundles a temporary checkout: caching it would only fill the user's disk.
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    env = {**remote_env, "TMPDIR": str(scratch)}
+
+    for _ in range(2):
+        result = run_cli("deploy", "svc", "--ref", "HEAD", "--no-wait", cwd=repo, env=env)
+        assert result.code == 0, result.stderr
+
+    cache = Path(cli_env["XDG_CACHE_HOME"])
+    assert list(cache.rglob("*.zip")) == []
+    assert list(scratch.iterdir()) == []
