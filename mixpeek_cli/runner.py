@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from mixpeek_cli import interrupts
 from mixpeek_cli.errors import ExitCode, Interrupted, MixpeekError
@@ -57,6 +57,10 @@ class Output:
             console.print(f"http: {line}", style="dim", markup=False, soft_wrap=True)
 
         return trace
+
+    def emit(self, data: Any, text: str) -> None:
+        """The command's result: ``data`` as one JSON document with --json, else ``text``."""
+        self.result(json.dumps(data, ensure_ascii=False) if self.json else text)
 
     def result(self, text: str, stream: IO[str] | None = None) -> None:
         out = stream or sys.stdout

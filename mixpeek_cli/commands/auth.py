@@ -54,10 +54,7 @@ def login(
             )
         path = store_key(check_key(raw))
         reporter.info(f"API key stored in {path}; it is used when no flag or env var sets one")
-        if output.json:
-            output.result(json.dumps({"stored": True, "path": str(path)}))
-        else:
-            output.result(str(path))
+        output.emit({"stored": True, "path": str(path)}, str(path))
         return 0
 
     raise typer.Exit(run_command(output, body))
@@ -79,10 +76,7 @@ def logout(
         reporter.info(f"removed {path}" if removed else f"no stored key at {path}")
         if os.environ.get("MIXPEEK_API_KEY"):
             reporter.warn("MIXPEEK_API_KEY is still set in this environment")
-        if output.json:
-            output.result(json.dumps({"removed": removed, "path": str(path)}))
-        else:
-            output.result(str(path) if removed else "")
+        output.emit({"removed": removed, "path": str(path)}, str(path) if removed else "")
         return 0
 
     raise typer.Exit(run_command(output, body))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -51,10 +50,7 @@ def bundle(
                 sources.skipped_binary + sources.skipped_large + sources.skipped_budget
             ),
         }
-        if output.json:
-            output.result(json.dumps(summary))
-        else:
-            output.result("\n".join(f"{key}: {value}" for key, value in summary.items()))
+        output.emit(summary, "\n".join(f"{key}: {value}" for key, value in summary.items()))
         return 0
 
     raise typer.Exit(run_command(output, body))

@@ -201,10 +201,7 @@ def status(
                     ),
                 )
                 info, timed_out = followed.deploy, followed.timed_out
-        if output.json:
-            output.result(json.dumps({**deploy_json(info), "timed_out": timed_out}))
-        else:
-            output.result(info.status)
+        output.emit({**deploy_json(info), "timed_out": timed_out}, info.status)
         return _verdict(info, timed_out, console)
 
     raise typer.Exit(run_command(output, body))

@@ -82,22 +82,18 @@ def install(
             reporter.info(f"the earlier hook runs first: {done.chained}")
         if not block:
             reporter.info("a failed deploy will not stop the push (--no-block)")
-        if output.json:
-            output.result(
-                json.dumps(
-                    {
-                        "hook": str(done.hook),
-                        "branch": chosen,
-                        "path": app_path,
-                        "environment": environment,
-                        "block": block,
-                        "chained": str(done.chained) if done.chained else None,
-                        "updated": done.replaced_own,
-                    }
-                )
-            )
-        else:
-            output.result(str(done.hook))
+        output.emit(
+            {
+                "hook": str(done.hook),
+                "branch": chosen,
+                "path": app_path,
+                "environment": environment,
+                "block": block,
+                "chained": str(done.chained) if done.chained else None,
+                "updated": done.replaced_own,
+            },
+            str(done.hook),
+        )
         return 0
 
     raise typer.Exit(run_command(output, body))
@@ -126,18 +122,14 @@ def uninstall(
             reporter.info(f"removed {done.hook}")
         if done.restored:
             reporter.info(f"restored the earlier hook at {done.restored}")
-        if output.json:
-            output.result(
-                json.dumps(
-                    {
-                        "hook": str(done.hook),
-                        "removed": done.removed,
-                        "restored": str(done.restored) if done.restored else None,
-                    }
-                )
-            )
-        else:
-            output.result(str(done.hook) if done.removed else "")
+        output.emit(
+            {
+                "hook": str(done.hook),
+                "removed": done.removed,
+                "restored": str(done.restored) if done.restored else None,
+            },
+            str(done.hook) if done.removed else "",
+        )
         return 0
 
     raise typer.Exit(run_command(output, body))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -82,19 +81,15 @@ def init(
         for key, old in written.previous.items():
             reporter.info(f"{key} was {old!r}, now {values[key]!r}")
         reporter.info(f"{'wrote' if written.created else 'updated'} {written.path}")
-        if output.json:
-            output.result(
-                json.dumps(
-                    {
-                        "path": str(written.path),
-                        "created": written.created,
-                        "app_id": app_id,
-                        "environment": chosen_env,
-                    }
-                )
-            )
-        else:
-            output.result(str(written.path))
+        output.emit(
+            {
+                "path": str(written.path),
+                "created": written.created,
+                "app_id": app_id,
+                "environment": chosen_env,
+            },
+            str(written.path),
+        )
         return 0
 
     raise typer.Exit(run_command(output, body))
@@ -121,19 +116,15 @@ def link(
         if previous is not None:
             reporter.info(f"app_id was {previous!r}, now {app_id!r}")
         reporter.info(f"linked {root} to app {app_id} in {written.path}")
-        if output.json:
-            output.result(
-                json.dumps(
-                    {
-                        "path": str(written.path),
-                        "created": written.created,
-                        "app_id": app_id,
-                        "previous_app_id": previous,
-                    }
-                )
-            )
-        else:
-            output.result(str(written.path))
+        output.emit(
+            {
+                "path": str(written.path),
+                "created": written.created,
+                "app_id": app_id,
+                "previous_app_id": previous,
+            },
+            str(written.path),
+        )
         return 0
 
     raise typer.Exit(run_command(output, body))
