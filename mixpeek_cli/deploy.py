@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mixpeek_cli import interrupts
-from mixpeek_cli.errors import ExitCode, Interrupted, UsageError
+from mixpeek_cli.errors import ExitCode, Interrupted, MixpeekError, UsageError
 from mixpeek_cli.gitmeta import GitInfo, read_git_info
 from mixpeek_cli.reporter import Reporter
 from mixpeek_cli.settings import Settings
@@ -315,6 +315,13 @@ def create_and_follow(
             hint=f"follow it with: mixpeek deploys status {deploy.deploy_id} --wait",
             deploy_id=deploy.deploy_id,
         ) from None
+    except MixpeekError as exc:
+        # Following failed, not the deploy: say which one it was and how to look again.
+        exc.deploy_id = deploy.deploy_id
+        exc.hint = f"deploy {deploy.deploy_id} exists; check on it with: " + (
+            f"mixpeek deploys status {deploy.deploy_id} --wait"
+        )
+        raise
     _absorb(result, followed.deploy)
     result.timed_out = followed.timed_out
     result.log_tail = followed.log_tail

@@ -32,6 +32,9 @@ class MixpeekError(Exception):
         super().__init__(message)
         self.message = message
         self.hint = hint
+        # Set when the failure came after the deploy was created: it goes on server-side,
+        # and the user needs its id to follow it.
+        self.deploy_id: str | None = None
 
     def __str__(self) -> str:
         return self.one_line()

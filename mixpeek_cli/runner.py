@@ -114,13 +114,9 @@ def _fail(output: Output, console: Console, exc: MixpeekError) -> int:
         cause = exc.__cause__
         console.print(f"  caused by {type(cause).__name__}: {_escape(str(cause))}", markup=True)
     if output.json:
-        payload = {
-            "error": exc.one_line(),
-            "exit_code": code,
-            "deploy_id": getattr(exc, "deploy_id", None),
-        }
+        payload = {"error": exc.one_line(), "exit_code": code, "deploy_id": exc.deploy_id}
         output.result(json.dumps(payload))
-    elif isinstance(exc, Interrupted) and exc.deploy_id:
+    elif exc.deploy_id:
         output.result(exc.deploy_id)
     return code if code in {int(c) for c in ExitCode} else int(ExitCode.API)
 

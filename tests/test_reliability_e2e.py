@@ -176,7 +176,14 @@ def test_status_404_that_persists_exits_5(emu, run_cli, remote_env, app_dir):
 
     result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
 
-    assert "404" in assert_clean_failure(result, 5)
+    error = assert_clean_failure(result, 5)
+    assert "404" in error
+    # The deploy was created before following it failed: its id is the result, and the
+    # message says how to look at it again.
+    assert len(deploys_created(emu)) == 1
+    deploy_id = emu.state.list_deploys("app_e2e", limit=1, environment=None)[0].deploy_id
+    assert result.stdout == f"{deploy_id}\n"
+    assert f"mixpeek deploys status {deploy_id} --wait" in error
     statuses = [
         r for r in emu.state.requests if r["method"] == "GET" and not r["path"].endswith("/logs")
     ]
