@@ -240,14 +240,14 @@ def _deploy_bundle(
             return result
         app_id, api_key = settings.require_remote()
         from mixpeek_cli.api import ApiClient
-        from mixpeek_cli.upload import BundleFile, upload_bundle
+        from mixpeek_cli.upload import BundleZip, upload_bundle
 
         # Retries of every call stop at the overall --timeout, not just the wait.
         deadline = time.monotonic() + settings.timeout
         with ApiClient(settings.base_url, api_key, trace=trace, deadline=deadline) as api:
             try:
                 uploaded = upload_bundle(
-                    BundleFile(path=bundle.zip_path, size=bundle.size, sha256=bundle.sha256),
+                    BundleZip(path=bundle.zip_path, size=bundle.size, sha256=bundle.sha256),
                     settings=settings,
                     app_id=app_id,
                     request_target=lambda: api.create_upload(

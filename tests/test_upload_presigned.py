@@ -23,7 +23,7 @@ from mixpeek_cli.emulator import Emulator
 from mixpeek_cli.errors import UploadError
 from mixpeek_cli.reporter import NullReporter
 from mixpeek_cli.settings import resolve_settings
-from mixpeek_cli.upload import BundleFile, upload_bundle
+from mixpeek_cli.upload import BundleZip, upload_bundle
 
 MiB = 1024 * 1024
 
@@ -191,7 +191,7 @@ def test_a_bundle_over_5_gib_is_refused_before_any_byte_is_sent(upload_emu, tmp_
         )
         with pytest.raises(UploadError) as caught:
             upload_bundle(
-                BundleFile(path=sparse, size=size, sha256="0" * 64),
+                BundleZip(path=sparse, size=size, sha256="0" * 64),
                 settings=resolve_settings(root=tmp_path, env={}),
                 app_id="a",
                 request_target=lambda: target,

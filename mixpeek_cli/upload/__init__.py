@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 
 from mixpeek_cli.errors import UploadError
 from mixpeek_cli.reporter import Reporter, track
-from mixpeek_cli.upload.common import BundleFile, TargetRejected, Uploaded
+from mixpeek_cli.upload.common import BundleZip, TargetRejected, Uploaded
 
 if TYPE_CHECKING:
     from mixpeek_cli.api import Trace, UploadTarget
     from mixpeek_cli.settings import Settings
 
-__all__ = ["BundleFile", "Uploaded", "upload_bundle"]
+__all__ = ["BundleZip", "Uploaded", "upload_bundle"]
 
 
 def upload_bundle(
-    bundle: BundleFile,
+    bundle: BundleZip,
     *,
     settings: Settings,
     app_id: str,
@@ -77,7 +77,7 @@ def upload_bundle(
 
 def _upload_to_target(
     target: UploadTarget,
-    bundle: BundleFile,
+    bundle: BundleZip,
     settings: Settings,
     reporter: Reporter,
     trace: Trace | None,

@@ -9,7 +9,9 @@ BUNDLE_CONTENT_TYPE = "application/zip"
 
 
 @dataclass(frozen=True, kw_only=True)
-class BundleFile:
+class BundleZip:
+    """The written bundle as the upload sees it (not a file inside it: see bundle.BundleFile)."""
+
     path: Path
     size: int
     sha256: str

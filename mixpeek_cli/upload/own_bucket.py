@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from mixpeek_cli.errors import UploadError
 from mixpeek_cli.reporter import Reporter, track
 from mixpeek_cli.settings import Settings
-from mixpeek_cli.upload.common import BundleFile, Uploaded
+from mixpeek_cli.upload.common import BundleZip, Uploaded
 from mixpeek_cli.upload.plan import plan_transfer
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ def bundle_key(prefix: str, app_id: str, sha256: str) -> str:
 
 
 def upload_to_own_bucket(
-    bundle: BundleFile,
+    bundle: BundleZip,
     *,
     settings: Settings,
     app_id: str,
