@@ -235,7 +235,7 @@ def build_bundle(
     """Collect ``root`` and write its zip.
 
     ``guard`` drops files before anything is written, scans the kept ones while the zip
-    is being written (on a thread of its own: compression leaves the interpreter free),
+    is being written (in a child interpreter, so its regex work takes no time from the zip),
     and judges what the scan found once both are done; a refusal removes the zip.
 
     Without ``dest`` (a deploy) the re-deploy cache is used: an unchanged tree gets its
@@ -346,7 +346,7 @@ class _Scan:
 
 @contextmanager
 def _scanning(guard: BundleGuard | None, files: Sequence[BundleFile]) -> Iterator[_Scan]:
-    """Run the guard's scan on a thread while the block runs; its errors surface at the end."""
+    """Run the guard's scan beside the block (from a thread); its errors surface at the end."""
     result = _Scan()
     if guard is None:
         yield result

@@ -107,9 +107,9 @@ class SecretGuard:
         return drop_secret_files(files, self._include, self._reporter)
 
     def scan(self, files: Sequence[BundleFile], stop: Event | None = None) -> list[Finding]:
-        from mixpeek_cli.secret_scan import scan_files
+        from mixpeek_cli.scan_worker import scan_in_child
 
-        return scan_files(files, stop)
+        return scan_in_child(files, stop)
 
     def judge(self, findings: Sequence[Finding]) -> None:
         from mixpeek_cli.secret_scan import refuse_on_findings

@@ -12,18 +12,30 @@ import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from mixpeek_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from threading import Event
 
-    from mixpeek_cli.bundle import BundleFile
-
 # Larger files are data (models, media), not where people paste tokens.
 MAX_SCAN_BYTES = 8 * 1024 * 1024
 MIN_ENTROPY = 3.0  # bits per character of the random part; real tokens are near 5
+
+
+class ScanFile(Protocol):
+    """What the scan needs of a file (a bundle.BundleFile has it)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def source(self) -> Path: ...
+
+    @property
+    def size(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -173,7 +185,7 @@ def _is_placeholder_aws(value: bytes) -> bool:
     return "EXAMPLE" in text or _entropy(text) < 4.0
 
 
-def scan_files(files: Sequence[BundleFile], stop: Event | None = None) -> list[Finding]:
+def scan_files(files: Sequence[ScanFile], stop: Event | None = None) -> list[Finding]:
     """Findings in ``files``; stops early (returning what it has) once ``stop`` is set."""
     findings: list[Finding] = []
     for file in files:

@@ -111,3 +111,28 @@ def make_file(tmp_path: Path, rel: str, content: str = "x") -> BundleFile:
 )
 def test_secret_bearing_files(tmp_path, rel, content, secret):
     assert (secret_reason(make_file(tmp_path, rel, content)) is not None) is secret
+
+
+def test_the_scan_runs_in_a_child_and_falls_back_to_scanning_here(tmp_path):
+    from mixpeek_cli.scan_worker import _parse, scan_in_child
+
+    files = [
+        make_file(tmp_path, "a.py", f"TOKEN = 'ghp_{token()}'\n"),
+        make_file(tmp_path, "b.py", "print('clean')\n"),
+    ]
+    from_child = scan_in_child(files)
+    # A child that died or answered nonsense must never mean "nothing found".
+    from_fallback = _parse(b"", files, None)
+
+    assert [f.describe() for f in from_child] == [f.describe() for f in from_fallback]
+    assert [f.path for f in from_child] == ["a.py"]
+
+
+def test_a_read_error_in_the_child_is_reported_like_one_here(tmp_path):
+    from mixpeek_cli.errors import UsageError
+    from mixpeek_cli.scan_worker import scan_in_child
+
+    missing = BundleFile(path="gone.py", source=tmp_path / "gone.py", size=3, executable=False)
+
+    with pytest.raises(UsageError, match=r"cannot read gone\.py"):
+        scan_in_child([missing])
