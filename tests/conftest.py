@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from mixpeek_cli.emulator import Emulator
+from mixpeek_cli.reporter import NullReporter, ProgressTask, Unit
 
 API_KEY = "sk_test_e2e_secret_value_0123456789"
 APP_ID = "app_e2e"
@@ -177,3 +178,48 @@ def run_cli_unprivileged(cli_env: dict[str, str]):  # type: ignore[no-untyped-de
         return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+class _Task:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def advance(self, amount: int) -> None:
+        self.recorder.advanced += amount
+
+
+class Recorder(NullReporter):
+    """A reporter that remembers what it was told (the rest it ignores)."""
+
+    def __init__(self) -> None:
+        self.infos: list[str] = []
+        self.warnings: list[str] = []
+        self.progress_calls: list[tuple[str, int, str]] = []
+        self.advanced = 0
+        self.finished = 0
+
+    def info(self, message: str) -> None:
+        self.infos.append(message)
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    def progress(self, description: str, total: int, unit: Unit) -> ProgressTask:
+        self.progress_calls.append((description, total, unit))
+        return _Task(self)
+
+    def finish_progress(self) -> None:
+        self.finished += 1
+
+
+@pytest.fixture
+def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """For in-process tests: keep the user's git config, global excludes and caches out."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_CONFIG_GLOBAL", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    return home

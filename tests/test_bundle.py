@@ -5,64 +5,19 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import site
 import subprocess
-import sys
 import tempfile
 import textwrap
 import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import Recorder, python_for_nobody
 
 from mixpeek_cli.bundle import BundleFile, build_bundle, collect_files, write_zip
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.reporter import NullReporter, ProgressTask, Unit
 
-PROJECT = Path(__file__).resolve().parents[1]
-
-
-class _Task:
-    def __init__(self, recorder: Recorder) -> None:
-        self.recorder = recorder
-
-    def advance(self, amount: int) -> None:
-        self.recorder.advanced += amount
-
-
-class Recorder(NullReporter):
-    """A reporter that remembers what it was told (the rest it ignores)."""
-
-    def __init__(self) -> None:
-        self.infos: list[str] = []
-        self.warnings: list[str] = []
-        self.progress_calls: list[tuple[str, int, str]] = []
-        self.advanced = 0
-        self.finished = 0
-
-    def info(self, message: str) -> None:
-        self.infos.append(message)
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
-
-    def progress(self, description: str, total: int, unit: Unit) -> ProgressTask:
-        self.progress_calls.append((description, total, unit))
-        return _Task(self)
-
-    def finish_progress(self) -> None:
-        self.finished += 1
-
-
-@pytest.fixture(autouse=True)
-def no_user_git_config(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+pytestmark = pytest.mark.usefixtures("private_home")
 
 
 FILES = {
@@ -263,19 +218,6 @@ UNREADABLE_SCRIPT = textwrap.dedent(
 )
 
 
-def _interpreter_for_nobody() -> tuple[str, str]:
-    """An interpreter user "nobody" can run, and the PYTHONPATH it needs."""
-    paths = [str(PROJECT), *site.getsitepackages()]
-    candidates = [sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"]
-    for candidate in candidates:
-        real = os.path.realpath(candidate)
-        # Every directory on the way must be searchable by others.
-        parents = Path(real).parents
-        if os.path.exists(real) and all(os.stat(d).st_mode & 0o001 for d in parents):
-            return real, os.pathsep.join(paths)
-    pytest.skip("no Python interpreter that user nobody may run")
-
-
 def test_unreadable_file_names_it_and_leaves_nothing() -> None:
     # root reads anything, so as root the check runs in a child process as "nobody".
     base = Path(tempfile.mkdtemp(prefix="mixpeek-unreadable-"))
@@ -290,7 +232,7 @@ def test_unreadable_file_names_it_and_leaves_nothing() -> None:
             path.chmod(0o755)
         (src / "src" / "a.py").chmod(0o644)
         dest = base / "out.zip"
-        python, pythonpath = _interpreter_for_nobody()
+        python, pythonpath = python_for_nobody()
         env = {**os.environ, "PYTHONPATH": pythonpath, "HOME": str(base)}
         user = "nobody" if os.geteuid() == 0 else None
         try:

@@ -8,31 +8,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import CliRun
+from conftest import CliRun, Recorder
 
 from mixpeek_cli import bundle_cache, zipwriter
 from mixpeek_cli.bundle import Bundle, build_bundle
 from mixpeek_cli.reporter import NullReporter
 
 
-class Infos(NullReporter):
-    def __init__(self) -> None:
-        self.infos: list[str] = []
-
-    def info(self, message: str) -> None:
-        self.infos.append(message)
-
-
 @pytest.fixture(autouse=True)
-def private_cache(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    return home / ".cache" / "mixpeek" / "bundles"
+def private_cache(private_home: Path) -> Path:
+    return private_home / ".cache" / "mixpeek" / "bundles"
 
 
 @pytest.fixture
@@ -74,7 +59,7 @@ def test_unchanged_tree_reuses_the_zip_without_reading_or_compressing(
 
     monkeypatch.setattr(zipwriter, "write_entries", forbidden)
     monkeypatch.setattr(bundle_cache, "_crc_of", forbidden)
-    reporter = Infos()
+    reporter = Recorder()
     second = build_bundle(app, reporter)
     assert second.reused and not second.owned
     assert second.zip_path == first.zip_path

@@ -8,19 +8,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from conftest import Recorder
 
 from mixpeek_cli.bundle import BundleFile, build_bundle
 from mixpeek_cli.errors import UsageError
 from mixpeek_cli.reporter import NullReporter
 from mixpeek_cli.secret_scan import Finding
-
-
-class Recorder(NullReporter):
-    def __init__(self) -> None:
-        self.warnings: list[str] = []
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
 
 
 class EditsBetweenWalkAndWrite:

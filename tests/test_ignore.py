@@ -11,19 +11,7 @@ from mixpeek_cli.bundle import collect_files
 from mixpeek_cli.ignore import DEFAULTS_SOURCE, load_ignore_rules, rebase_pattern
 from mixpeek_cli.reporter import NullReporter
 
-
-@pytest.fixture(autouse=True)
-def isolated_git_config(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """Keep the user's real git configuration (and global excludes) out of every test."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_CONFIG_GLOBAL", "GIT_INDEX_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    return home
+pytestmark = pytest.mark.usefixtures("private_home")
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -159,8 +147,8 @@ def test_core_excludes_file(tmp_path: Path) -> None:
     assert bundled(repo) == {"c.txt"}
 
 
-def test_default_excludes_file_under_xdg(tmp_path: Path, isolated_git_config: Path) -> None:
-    ignore = isolated_git_config / ".config" / "git" / "ignore"
+def test_default_excludes_file_under_xdg(tmp_path: Path, private_home: Path) -> None:
+    ignore = private_home / ".config" / "git" / "ignore"
     ignore.parent.mkdir(parents=True)
     ignore.write_text("*.swp\n")
     repo = tmp_path / "repo"
