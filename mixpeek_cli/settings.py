@@ -123,9 +123,9 @@ def resolve_settings(
         sources[name] = "default" if default is not None else "unset"
         return default
 
-    resolved_env = str(pick(environment, "MIXPEEK_ENVIRONMENT", "environment", DEFAULT_ENVIRONMENT))
-    if resolved_env not in ENVIRONMENTS:
-        raise UsageError(f"invalid environment {resolved_env!r}", hint="use staging or production")
+    resolved_env = check_environment(
+        str(pick(environment, "MIXPEEK_ENVIRONMENT", "environment", DEFAULT_ENVIRONMENT))
+    )
     resolved_app = pick(app_id, "MIXPEEK_APP_ID", "app_id", None)
     if resolved_app is not None:
         resolved_app = str(resolved_app)
@@ -164,6 +164,13 @@ def resolve_settings(
             pick(None, "MIXPEEK_MULTIPART_THRESHOLD", None, DEFAULT_MULTIPART_THRESHOLD)
         ),
     )
+
+
+def check_environment(value: str) -> str:
+    """``value`` if it names an environment, else a UsageError saying which ones do."""
+    if value not in ENVIRONMENTS:
+        raise UsageError(f"invalid environment {value!r}", hint="use staging or production")
+    return value
 
 
 def _positive(value: Any, what: str) -> float:

@@ -112,12 +112,10 @@ def list_deploys(
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.errors import UsageError
-        from mixpeek_cli.settings import ENVIRONMENTS
+        from mixpeek_cli.settings import check_environment
 
-        if environment is not None and environment not in ENVIRONMENTS:
-            raise UsageError(
-                f"invalid environment {environment!r}", hint="use staging or production"
-            )
+        if environment is not None:
+            check_environment(environment)
         if not 1 <= limit <= 100:
             raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 100")
         settings = _settings(reporter, app=app, api_key=api_key, base_url=base_url)

@@ -56,13 +56,11 @@ def install(
         from mixpeek_cli.deploy import check_directory
         from mixpeek_cli.errors import UsageError
         from mixpeek_cli.hooks import current_branch, hook_paths, install_hook, render_script
-        from mixpeek_cli.settings import ENVIRONMENTS
+        from mixpeek_cli.settings import check_environment
 
         root = check_directory(path)
-        if environment is not None and environment not in ENVIRONMENTS:
-            raise UsageError(
-                f"invalid environment {environment!r}", hint="use staging or production"
-            )
+        if environment is not None:
+            check_environment(environment)
         paths = hook_paths(root)
         chosen = branch or current_branch(root)
         if not chosen:
