@@ -29,6 +29,25 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
 Trace = Callable[[str], None]
 
 
+class RawJson(bytes):
+    """A body value already encoded as JSON: spliced in as it is, not encoded again."""
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """``body`` as compact JSON (as httpx's ``json=`` writes it), with :class:`RawJson`
+    values spliced in unchanged (they go last; key order carries no meaning in JSON)."""
+    plain = {key: value for key, value in body.items() if not isinstance(value, RawJson)}
+    text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    pieces = [text[:-1].encode("utf-8")]  # without the closing brace
+    separator = b"," if plain else b""
+    for key, value in body.items():
+        if isinstance(value, RawJson):
+            pieces += [separator, json.dumps(key).encode("utf-8"), b":", value]
+            separator = b","
+    pieces.append(b"}")
+    return b"".join(pieces)
+
+
 @dataclass(frozen=True, kw_only=True)
 class S3Credentials:
     access_key_id: str
@@ -201,6 +220,10 @@ class ApiClient:
     ) -> dict[str, Any]:
         """Send with retries; POSTs are retried only with their one Idempotency-Key."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        content = None
+        if json_body is not None:
+            content = encode_body(json_body)  # once: every retry sends the same bytes
+            headers["Content-Type"] = "application/json"
         if deadline is None:
             deadline = self._deadline
         attempt = 0
@@ -210,7 +233,7 @@ class ApiClient:
             retry_after: str | None = None
             try:
                 response = self._http.request(
-                    method, path, json=json_body, params=params, headers=headers
+                    method, path, content=content, params=params, headers=headers
                 )
             except httpx.TransportError as exc:
                 self._note(f"{method} {path} -> {type(exc).__name__}")

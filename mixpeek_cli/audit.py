@@ -12,14 +12,14 @@ from mixpeek_cli.ignore import IgnoreRules, Rule, load_ignore_rules
 from mixpeek_cli.secret_files import secret_reason
 
 if TYPE_CHECKING:
-    from mixpeek_cli.bundle import BundleFile
+    from mixpeek_cli.walk import BundleFile
 
 CHUNK = 1024 * 1024
 
 
-def _sha256(path: Path) -> str:
+def _sha256(path: str | os.PathLike[str]) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 import tempfile
 import threading
 import time
@@ -24,28 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from mixpeek_cli.bundle_cache import BundleCache, file_stamp
+from mixpeek_cli.bundle_cache import BundleCache
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.ignore import IgnoreRules, load_ignore_rules
 from mixpeek_cli.reporter import Reporter, track
+from mixpeek_cli.walk import BundleFile, collect_files, file_stamp
+from mixpeek_cli.walk_cache import WalkCache
 
 if TYPE_CHECKING:
     from mixpeek_cli.secret_scan import Finding
 
 WRITE_BUFFER = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class BundleFile:
-    """One file to bundle."""
-
-    path: str  # bundle path, POSIX, relative
-    source: Path  # absolute path to read (the symlink target for stored links)
-    size: int
-    executable: bool
-    # (size, mtime_ns, ctime_ns, mode, inode, device) as the walk saw it, before reading:
-    # what the re-deploy cache compares (None: stat it when needed).
-    stamp: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,122 +52,30 @@ class Bundle:
         if self.owned:
             self.zip_path.unlink(missing_ok=True)
 
+    def cached_extra(self, name: str) -> bytes | None:
+        """Data kept with this bundle by :meth:`keep_extra` in an earlier run, if any."""
+        if self.owned:
+            return None  # not in the cache: nothing was kept with it
+        from mixpeek_cli.bundle_cache import read_extra
 
-def _sort_key(file: BundleFile) -> bytes:
-    return file.path.encode("utf-8")
+        return read_extra(self.zip_path, name, self.sha256)
 
+    def keep_extra(self, name: str, data: bytes) -> None:
+        """Keep ``data``, computed from this bundle's files, for a later run that reuses it.
 
-def _check_name(rel: str) -> None:
-    try:
-        rel.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UsageError(
-            f"cannot bundle {os.fsencode(rel)!r}: its name is not valid UTF-8",
-            hint="rename it (or add it to .mixpeekignore)",
-        ) from None
+        Kept only while every file still has the stamp the walk saw: data read from a
+        file changed since might not match the zip, and must not be reused with it.
+        """
+        from mixpeek_cli.bundle_cache import write_extra
+        from mixpeek_cli.zipwriter import FileChanged
 
-
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
-
-
-def _is_within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def _symlink_file(
-    full: str, rel: str, real_root: str, rules: IgnoreRules, reporter: Reporter
-) -> BundleFile | None:
-    """Resolve a symlink: a regular file inside PATH is stored with its content."""
-    try:
-        target = os.readlink(full)
-    except OSError:
-        target = "?"
-    real = os.path.realpath(full)
-    try:
-        st = os.stat(real)
-    except OSError:
-        reporter.warn(f"skipped symlink {rel} -> {target}: it is dangling")
-        return None
-    if not _is_within(real, real_root):
-        reporter.warn(f"skipped symlink {rel} -> {target}: points outside {real_root}")
-        return None
-    if stat.S_ISDIR(st.st_mode):
-        reporter.info(f"skipped symlink {rel} -> {target}: links to directories are not followed")
-        return None
-    if not stat.S_ISREG(st.st_mode):
-        reporter.warn(f"skipped symlink {rel} -> {target}: target is {_kind(st.st_mode)}")
-        return None
-    target_rel = Path(os.path.relpath(real, real_root)).as_posix()
-    # Otherwise a link could smuggle an excluded file (.env) into the bundle.
-    if rules.is_excluded_path(target_rel):
-        reporter.warn(f"skipped symlink {rel} -> {target}: its target is excluded")
-        return None
-    return BundleFile(rel, Path(real), st.st_size, bool(st.st_mode & stat.S_IXUSR), file_stamp(st))
-
-
-def _walk(root: Path, rules: IgnoreRules, reporter: Reporter) -> Iterator[BundleFile]:
-    real_root = os.path.realpath(root)
-    stack = [""]
-    while stack:
-        rel_dir = stack.pop()
-        directory = os.path.join(real_root, rel_dir) if rel_dir else real_root
+        if self.owned:
+            return
         try:
-            with os.scandir(directory) as it:
-                entries = list(it)
-        except OSError as exc:
-            shown = rel_dir or str(root)
-            raise UsageError(
-                f"cannot read directory {shown}: {exc.strerror or exc}",
-                hint="fix its permissions or add it to .mixpeekignore",
-            ) from exc
-        for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
-            if entry.is_dir(follow_symlinks=False):
-                if not rules.is_excluded_dir(rel):
-                    stack.append(rel)
-                continue
-            if rules.is_excluded_file(rel):
-                continue
-            if entry.is_symlink():
-                found = _symlink_file(entry.path, rel, real_root, rules, reporter)
-                if found is not None:
-                    yield found
-                continue
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                continue  # removed since the directory was listed
-            if not stat.S_ISREG(st.st_mode):
-                reporter.warn(f"skipped {rel}: it is {_kind(st.st_mode)}")
-                continue
-            executable = bool(st.st_mode & stat.S_IXUSR)
-            yield BundleFile(rel, Path(entry.path), st.st_size, executable, file_stamp(st))
-
-
-def collect_files(root: Path, reporter: Reporter) -> list[BundleFile]:
-    """Every file of ``root`` left after the ignore rules, sorted by bundle path."""
-    rules = load_ignore_rules(root)
-    files = list(_walk(root, rules, reporter))
-    for file in files:
-        _check_name(file.path)
-    files.sort(key=_sort_key)
-    if not files:
-        hint = "check .gitignore / .mixpeekignore"
-        rule = rules.explain("", is_dir=True) if rules.is_excluded_dir("") else None
-        if rule is not None:
-            # PATH lies inside a git-ignored directory, so git's rules drop everything.
-            hint = f"{root} itself is ignored by {rule.pattern!r} in {rule.source}; {hint}"
-        raise UsageError(
-            f"nothing to deploy: no file in {root} is left after the ignore rules", hint=hint
-        )
-    return files
+            _check_unchanged(self.files)
+            write_extra(self.zip_path, name, self.sha256, data)
+        except (FileChanged, OSError):
+            pass  # not kept: the next run computes it again
 
 
 def write_zip(
@@ -268,11 +163,12 @@ def _build_once(
     root: Path, reporter: Reporter, dest: Path | None, guard: BundleGuard | None, use_cache: bool
 ) -> Bundle:
     snapshot_ns = time.time_ns()  # before any stamp is taken: see bundle_cache
-    files = collect_files(root, reporter)
+    cache = BundleCache(Path(os.path.realpath(root))) if dest is None and use_cache else None
+    walk_cache = WalkCache(cache.dir, root) if cache is not None else None
+    files = collect_files(root, reporter, cache=walk_cache)
     if guard is not None:
         files = guard.select(files)
     input_bytes = sum(f.size for f in files)
-    cache = BundleCache(Path(os.path.realpath(root))) if dest is None and use_cache else None
     if cache is not None:
         hit = cache.lookup(files)
         if hit is not None:

@@ -17,6 +17,10 @@ A wrong hit would deploy stale code, so:
   their CRC-32 compared before the record is trusted;
 * the cached zip must still have the size, mtime, ctime and inode it was left with.
 
+Beside a cached zip the deploy keeps *extras*: data computed from the same files (the
+inline ``source_files``, already encoded), each in a file named after the zip that
+records the zip's sha256 and its own CRC-32, and removed with the zip.
+
 The cache is an optimisation: an unreadable, corrupt or unwritable cache is ignored.
 """
 
@@ -34,10 +38,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mixpeek_cli import __version__
 from mixpeek_cli.secret_scan import Finding
+from mixpeek_cli.walk import file_stamp
 
 if TYPE_CHECKING:
-    from mixpeek_cli.bundle import BundleFile
+    from mixpeek_cli.walk import BundleFile
 
 FORMAT = 2  # bump whenever the zip's byte rules change, so old zips are not reused
 KEEP_PER_ROOT = 3
@@ -45,6 +51,7 @@ RACY_NS = 2_000_000_000
 STALE_ROOT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget PATHs not bundled for 30 days
 STRAY_NS = 3600 * 1_000_000_000  # unreferenced zips older than this are leftovers
 INDEX = "index.json"
+ZIP_PREFIX = "bundle-"
 _READ = 1024 * 1024
 
 
@@ -55,10 +62,6 @@ def cache_dir() -> Path:
     return platformdirs.user_cache_path("mixpeek", appauthor=False) / "bundles"
 
 
-def file_stamp(st: os.stat_result) -> tuple[int, ...]:
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_ino, st.st_dev)
-
-
 def _zip_stamp(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
@@ -67,7 +70,7 @@ def _identity(files: Sequence[BundleFile]) -> list[list[Any]]:
     out: list[list[Any]] = []
     for file in files:
         stamp = file.stamp if file.stamp is not None else file_stamp(os.stat(file.source))
-        out.append([file.path, str(file.source), file.executable, *stamp])
+        out.append([file.path, os.fspath(file.source), file.executable, *stamp])
     return out
 
 
@@ -174,7 +177,7 @@ class BundleCache:
     def new_zip_path(self) -> Path:
         """A fresh path in the cache dir to write the next bundle to (created empty)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        path = self.dir / f"bundle-{secrets.token_hex(8)}.zip"
+        path = self.dir / f"{ZIP_PREFIX}{secrets.token_hex(8)}.zip"
         path.touch(exist_ok=False)
         return path
 
@@ -210,20 +213,57 @@ class BundleCache:
         self._prune(records[:KEEP_PER_ROOT], records[KEEP_PER_ROOT:])
 
     def _prune(self, kept: list[_Record], dropped: list[_Record]) -> None:
-        for record in dropped:
-            with contextlib.suppress(OSError):
-                (self.dir / record.zip_name).unlink()
-        keep = {r.zip_name for r in kept}
+        """Remove dropped zips and their extras, and leftovers of runs that died."""
+        keep = {_stem(r.zip_name) for r in kept}
+        drop = {_stem(r.zip_name) for r in dropped}
         now = time.time_ns()
         with contextlib.suppress(OSError), os.scandir(self.dir) as entries:
             for entry in entries:
-                if not entry.name.endswith(".zip") or entry.name in keep:
+                stem = _stem(entry.name)
+                if not stem.startswith(ZIP_PREFIX) or stem in keep:
                     continue
                 with contextlib.suppress(OSError):
                     # A young unreferenced zip may be another run's bundle being written.
-                    if now - entry.stat().st_mtime_ns > STRAY_NS:
+                    if stem in drop or now - entry.stat().st_mtime_ns > STRAY_NS:
                         os.unlink(entry.path)
         _forget_stale_roots(self.dir.parent, now)
+
+
+def _stem(name: str) -> str:
+    return name.split(".", 1)[0]
+
+
+def _extra_path(zip_path: Path, name: str) -> Path:
+    return zip_path.with_name(f"{_stem(zip_path.name)}.{name}")
+
+
+def read_extra(zip_path: Path, name: str, sha256: str) -> bytes | None:
+    """The extra ``name`` kept beside the cached zip ``zip_path`` (of ``sha256``), if intact."""
+    try:
+        header, _, data = _extra_path(zip_path, name).read_bytes().partition(b"\n")
+        meta = json.loads(header)
+        intact = (
+            meta["bundle"] == sha256
+            and meta["version"] == __version__
+            and meta["size"] == len(data)
+            and meta["crc32"] == zlib.crc32(data)
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return data if intact else None
+
+
+def write_extra(zip_path: Path, name: str, sha256: str, data: bytes) -> None:
+    """Keep ``data`` as the extra ``name`` of the cached zip ``zip_path`` (of ``sha256``)."""
+    meta = {"bundle": sha256, "version": __version__, "size": len(data), "crc32": zlib.crc32(data)}
+    path = _extra_path(zip_path, name)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
+    try:
+        tmp.write_bytes(json.dumps(meta).encode() + b"\n" + data)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def _forget_stale_roots(base: Path, now: int) -> None:
@@ -249,7 +289,7 @@ def _racy_files_unchanged(record: _Record, files: Sequence[BundleFile]) -> bool:
     return True
 
 
-def _crc_of(path: Path, size: int) -> int | None:
+def _crc_of(path: str | os.PathLike[str], size: int) -> int | None:
     crc = 0
     total = 0
     try:

@@ -7,6 +7,7 @@ the user only through a :class:`~mixpeek_cli.reporter.Reporter` and returns a
 
 from __future__ import annotations
 
+import heapq
 import importlib
 import os
 import threading
@@ -163,9 +164,11 @@ def run_deploy(
     trace: Callable[[str], None] | None = None,
 ) -> DeployResult:
     root = check_directory(request.path)
-    if not request.dry_run:
+    if request.dry_run:
+        _preload(*_BUNDLE_STAGE)
+    else:
         settings.require_remote()
-        _preload("httpx")
+        _preload(*_BUNDLE_STAGE, *_API_STAGE)
     if request.source == "git":
         from mixpeek_cli.deploy_git import deploy_from_git
 
@@ -198,7 +201,7 @@ def _deploy_bundle(
 
     from mixpeek_cli.bundle import build_bundle
     from mixpeek_cli.secret_files import make_guard
-    from mixpeek_cli.source_files import select_source_files
+    from mixpeek_cli.source_files import sources_for
 
     bundle = build_bundle(
         root,
@@ -208,8 +211,8 @@ def _deploy_bundle(
         use_cache=request.ref is None,
     )
     try:
-        sources = select_source_files(bundle.files)
-        largest = sorted(bundle.files, key=lambda f: (-f.size, f.path))[:LARGEST_SHOWN]
+        sources = sources_for(bundle)
+        largest = heapq.nsmallest(LARGEST_SHOWN, bundle.files, key=lambda f: (-f.size, f.path))
         result = DeployResult(
             app_id=settings.app_id,
             environment=settings.environment,
@@ -218,10 +221,8 @@ def _deploy_bundle(
             bundle_bytes=bundle.size,
             file_count=len(bundle.files),
             input_bytes=bundle.input_bytes,
-            source_files_count=len(sources.files),
-            source_files_skipped=(
-                sources.skipped_binary + sources.skipped_large + sources.skipped_budget
-            ),
+            source_files_count=sources.count,
+            source_files_skipped=sources.skipped,
             git_commit_sha=git.commit_sha,
             git_commit_message=git.commit_message,
             git_author=git.author,
@@ -231,15 +232,15 @@ def _deploy_bundle(
         )
         if request.dry_run:
             from mixpeek_cli.audit import build_audit
-            from mixpeek_cli.bundle import collect_files
             from mixpeek_cli.reporter import NullReporter
+            from mixpeek_cli.walk import collect_files
 
             # Collected again, quietly: the audit lists what the secret guard dropped too.
             collected = collect_files(root, NullReporter())
             result.audit = build_audit(root, collected, bundle.files)
             return result
         app_id, api_key = settings.require_remote()
-        from mixpeek_cli.api import ApiClient
+        from mixpeek_cli.api import ApiClient, RawJson
         from mixpeek_cli.upload import BundleZip, upload_bundle
 
         # Retries of every call stop at the overall --timeout, not just the wait.
@@ -268,7 +269,7 @@ def _deploy_bundle(
                 "environment": settings.environment,
                 "source": "cli_upload",
                 "bundle_s3_key": uploaded.bundle_s3_key,
-                "source_files": sources.files,
+                "source_files": RawJson(sources.json),
                 "git_commit_sha": git.commit_sha,
                 "git_commit_message": git.commit_message,
                 "git_author": git.author,
@@ -328,16 +329,28 @@ def create_and_follow(
     return result
 
 
-def _preload(module: str) -> None:
-    """Import ``module`` on a thread while git and the bundle stage run.
+# What the stages after git metadata import, in the order they need it.
+_BUNDLE_STAGE = ("mixpeek_cli.bundle", "mixpeek_cli.secret_files", "mixpeek_cli.source_files")
+# httpcore too: httpx imports it only when the first client is made (~15 ms).
+_API_STAGE = ("httpx", "httpcore", "mixpeek_cli.api", "mixpeek_cli.upload")
 
-    httpx costs ~70 ms to import and is first needed after the bundle is built; git's
-    subprocesses leave the interpreter idle meanwhile. The import lock makes the later
-    ``import`` on the main thread wait for this one rather than import twice.
+
+def _preload(*modules: str) -> None:
+    """Import ``modules`` on a thread while git metadata is read.
+
+    They cost ~100 ms to import (httpx ~70 ms) and are first needed after git's
+    subprocesses, which leave the interpreter idle meanwhile. The import lock makes a
+    later ``import`` on the main thread wait for this one rather than import twice.
     """
-    threading.Thread(
-        target=importlib.import_module, args=(module,), name=f"preload-{module}", daemon=True
-    ).start()
+
+    def run() -> None:
+        for module in modules:
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                return  # the main thread's own import reports it, in one line
+
+    threading.Thread(target=run, name="mixpeek-preload", daemon=True).start()
 
 
 def _absorb(result: DeployResult, deploy: DeployInfo) -> None:

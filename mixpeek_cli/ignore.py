@@ -17,14 +17,17 @@ matched in those coordinates.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pathspec import GitIgnoreSpec
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 DEFAULT_EXCLUDES: tuple[str, ...] = (
     ".git/",
@@ -100,6 +103,19 @@ class _Source:
     is_default: bool = False
 
 
+@dataclass(frozen=True)
+class IgnoreInputs:
+    """Everything outside the walked directories' listings that the rules were built from.
+
+    ``repo`` is :func:`repo_fingerprint`'s answer; ``sources`` holds every rule file
+    that was read *or looked for*, with :func:`source_digest` of its bytes (None:
+    absent or unreadable). The same inputs always give the same rules.
+    """
+
+    repo: list[str] | None = None
+    sources: list[tuple[str, str | None]] = field(default_factory=list)
+
+
 class IgnoreRules:
     """The combined rules for one deploy PATH.
 
@@ -107,8 +123,14 @@ class IgnoreRules:
     not in a repository); callers pass paths relative to PATH.
     """
 
-    def __init__(self, prefix: str, sources: Iterable[_Source]) -> None:
+    def __init__(
+        self, prefix: str, sources: Iterable[_Source], inputs: IgnoreInputs | None = None
+    ) -> None:
+        # Imported here: a replayed walk (walk_cache) needs no rules, so no pathspec.
+        from pathspec import GitIgnoreSpec
+
         self.prefix = prefix
+        self.inputs = inputs or IgnoreInputs()
         self.rules: list[Rule] = []
         patterns: list[str] = []
         for source in sources:
@@ -175,15 +197,34 @@ def _union(spec: GitIgnoreSpec) -> re.Pattern[str] | None:
     return re.compile(body, regexes[0].flags)
 
 
-def _read_lines(path: Path) -> list[str] | None:
+def _read_bytes(path: str | Path) -> bytes | None:
     try:
-        data = path.read_bytes()
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        return None
+        with open(path, "rb") as fh:
+            return fh.read()
     except OSError:
-        # git silently skips ignore files it cannot read; do the same.
+        # Absent, or unreadable: git silently skips ignore files it cannot read; so do we.
         return None
-    return data.decode("utf-8", errors="surrogateescape").splitlines()
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def source_digest(path: str | Path) -> str | None:
+    """A digest of a rule file's bytes, or None when it is absent or unreadable."""
+    return _digest(_read_bytes(path))
+
+
+class _Reader:
+    """Reads rule files and remembers each one it read or looked for (IgnoreInputs)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str | None]] = []
+
+    def lines(self, path: Path) -> list[str] | None:
+        data = _read_bytes(path)
+        self.seen.append((str(path), _digest(data)))
+        return None if data is None else data.decode("utf-8", "surrogateescape").splitlines()
 
 
 @dataclass(frozen=True)
@@ -235,8 +276,17 @@ def _join(prefix: str, rel: str) -> str:
     return "/".join(part for part in (prefix, rel) if part)
 
 
+def repo_fingerprint(root: Path) -> list[str] | None:
+    """The repository facts the rules depend on: its top and its exclude files."""
+    return _fingerprint(_find_repo(root))
+
+
+def _fingerprint(repo: _RepoInfo | None) -> list[str] | None:
+    return None if repo is None else [str(repo.top), *map(str, repo.exclude_files)]
+
+
 def _gitignores_below(
-    root: Path, prefix: str, head: list[_Source], tail: list[_Source]
+    root: Path, prefix: str, head: list[_Source], tail: list[_Source], reader: _Reader
 ) -> list[_Source]:
     """Read every ``.gitignore`` under ``root`` with a walk pruned by the rules so far.
 
@@ -250,7 +300,7 @@ def _gitignores_below(
     while stack:
         rel = stack.pop()
         directory = root / rel if rel else root
-        lines = _read_lines(directory / GITIGNORE)
+        lines = reader.lines(directory / GITIGNORE)
         if lines is not None:
             found.append(_Source(str(directory / GITIGNORE), _join(prefix, rel), tuple(lines)))
             rules = IgnoreRules(prefix, [*head, *found, *tail])
@@ -270,6 +320,8 @@ def load_ignore_rules(root: Path) -> IgnoreRules:
     """Build the combined rules for deploying the directory ``root``."""
     real_root = Path(os.path.realpath(root))
     repo = _find_repo(real_root)
+    fingerprint = _fingerprint(repo)
+    reader = _Reader()
     prefix = ""
     if repo is not None:
         try:
@@ -281,12 +333,13 @@ def load_ignore_rules(root: Path) -> IgnoreRules:
     head = [_Source(DEFAULTS_SOURCE, prefix, DEFAULT_EXCLUDES, is_default=True)]
     if repo is not None:
         for path in repo.exclude_files:
-            head.append(_Source(str(path), "", tuple(_read_lines(path) or ())))
+            head.append(_Source(str(path), "", tuple(reader.lines(path) or ())))
         parts = prefix.split("/") if prefix else []
         for depth in range(len(parts)):
             path = repo.top.joinpath(*parts[:depth], GITIGNORE)
-            head.append(_Source(str(path), "/".join(parts[:depth]), tuple(_read_lines(path) or ())))
+            lines = tuple(reader.lines(path) or ())
+            head.append(_Source(str(path), "/".join(parts[:depth]), lines))
     mixpeekignore = real_root / MIXPEEKIGNORE
-    tail = [_Source(str(mixpeekignore), prefix, tuple(_read_lines(mixpeekignore) or ()))]
-    below = _gitignores_below(real_root, prefix, head, tail)
-    return IgnoreRules(prefix, [*head, *below, *tail])
+    tail = [_Source(str(mixpeekignore), prefix, tuple(reader.lines(mixpeekignore) or ()))]
+    below = _gitignores_below(real_root, prefix, head, tail, reader)
+    return IgnoreRules(prefix, [*head, *below, *tail], IgnoreInputs(fingerprint, reader.seen))

@@ -8,11 +8,11 @@ that look like placeholders (``sk_xxxxxxxx``, ``...EXAMPLE``, low-entropy runs) 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mixpeek_cli.errors import UsageError
@@ -26,13 +26,13 @@ MIN_ENTROPY = 3.0  # bits per character of the random part; real tokens are near
 
 
 class ScanFile(Protocol):
-    """What the scan needs of a file (a bundle.BundleFile has it)."""
+    """What the scan needs of a file (a walk.BundleFile has it)."""
 
     @property
     def path(self) -> str: ...
 
     @property
-    def source(self) -> Path: ...
+    def source(self) -> str | os.PathLike[str]: ...
 
     @property
     def size(self) -> int: ...
@@ -194,7 +194,8 @@ def scan_files(files: Sequence[ScanFile], stop: Event | None = None) -> list[Fin
         if file.size > MAX_SCAN_BYTES:
             continue
         try:
-            data = file.source.read_bytes()
+            with open(file.source, "rb") as fh:
+                data = fh.read()
         except OSError as exc:
             raise UsageError(
                 f"cannot read {file.path}: {exc.strerror or exc}",

@@ -41,7 +41,7 @@ from mixpeek_cli.zipformat import (
 )
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    pass
 
 LEVEL = 6
 CHUNK_SIZE = 1024 * 1024
@@ -59,7 +59,7 @@ class SourceFile(Protocol):
     @property
     def path(self) -> str: ...
     @property
-    def source(self) -> Path: ...
+    def source(self) -> str | os.PathLike[str]: ...
     @property
     def size(self) -> int: ...
     @property

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
-from mixpeek_cli.api import parse_deploy, parse_logs, parse_upload_target, render_error_body
+from mixpeek_cli.api import (
+    RawJson,
+    encode_body,
+    parse_deploy,
+    parse_logs,
+    parse_upload_target,
+    render_error_body,
+)
 from mixpeek_cli.errors import ApiError
 
 
@@ -103,3 +112,20 @@ def test_logs_parsing():
     assert (chunk.lines, chunk.next_offset) == (["a", "b"], 2)
     with pytest.raises(ApiError):
         parse_logs({"lines": "nope"}, 0)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "caf\u00e9 \u2603", "n": 1, "files": RawJson(b'{"a.py":"x = \\"1\\"\\n"}')},
+        {"files": RawJson(b"{}")},
+        {"a": None, "b": [1, 2], "c": RawJson(b"[]"), "d": RawJson(b'"s"')},
+        {"plain": True},
+    ],
+)
+def test_encoded_bodies_are_the_json_of_the_whole(body: dict[str, object]) -> None:
+    decoded = {
+        key: json.loads(value) if isinstance(value, RawJson) else value
+        for key, value in body.items()
+    }
+    assert json.loads(encode_body(body)) == decoded

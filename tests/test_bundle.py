@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import Recorder, python_for_nobody
 
-from mixpeek_cli.bundle import BundleFile, build_bundle, collect_files, write_zip
+from mixpeek_cli.bundle import build_bundle, write_zip
 from mixpeek_cli.errors import UsageError
+from mixpeek_cli.walk import BundleFile, collect_files
 
 pytestmark = pytest.mark.usefixtures("private_home")
 
@@ -133,7 +134,7 @@ def test_symlinks(tmp_path: Path) -> None:
     recorder = Recorder()
     files = {f.path: f for f in collect_files(src, recorder)}
     assert set(files) == {"real/tool.sh", "tool-link"}
-    assert files["tool-link"].source == (src / "real" / "tool.sh").resolve()
+    assert Path(files["tool-link"].source) == (src / "real" / "tool.sh").resolve()
     assert files["tool-link"].executable
     warnings = "\n".join(recorder.warnings)
     assert "skipped symlink outside-link -> " in warnings

@@ -108,7 +108,7 @@ def test_same_tick_change_is_caught_by_the_content_check(app: Path, private_cach
     target.write_text("print('v3')\n")
     index_path = next(private_cache.glob("*/index.json"))
     index = json.loads(index_path.read_text())
-    from mixpeek_cli.bundle import collect_files
+    from mixpeek_cli.walk import collect_files
 
     now = collect_files(app, NullReporter())
     index["records"][0]["key"] = bundle_cache._key(
@@ -196,6 +196,18 @@ def test_cache_keeps_a_bounded_number_of_bundles(
     assert not build(app).reused
 
 
+def test_kept_extras_go_with_their_zip(app: Path, private_cache: Path, not_racy: None) -> None:
+    for n in range(bundle_cache.KEEP_PER_ROOT + 2):
+        (app / "version.txt").write_text(f"{n}\n")
+        built = build(app)
+        built.keep_extra("note.txt", f"extra {n}".encode())
+        assert built.cached_extra("note.txt") == f"extra {n}".encode()
+    stems = sorted(p.stem for p in private_cache.glob("*/*.zip"))
+    extras = sorted(p.name.split(".")[0] for p in private_cache.glob("*/*.note.txt"))
+    assert extras == stems
+    assert len(stems) == bundle_cache.KEEP_PER_ROOT
+
+
 def test_unusable_cache_dir_falls_back_to_a_temporary_zip(
     app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -215,7 +227,7 @@ def test_dest_bundles_do_not_use_the_cache(app: Path, tmp_path: Path, private_ca
 
 
 def test_redeploy_reuses_bundle_and_skips_upload(
-    run_cli, app_dir: Path, remote_env: dict[str, str], cli_env: dict[str, str]
+    run_cli, emu, app_dir: Path, remote_env: dict[str, str], cli_env: dict[str, str]
 ) -> None:  # type: ignore[no-untyped-def]
     first: CliRun = run_cli(
         "deploy", str(app_dir), "-m", "one", "--no-wait", "--json", env=remote_env
@@ -228,6 +240,11 @@ def test_redeploy_reuses_bundle_and_skips_upload(
     one, two = json.loads(first.stdout), json.loads(second.stdout)
     assert two["bundle_sha256"] == one["bundle_sha256"]
     assert not one["already_uploaded"] and two["already_uploaded"]
+    # The second deploy's inline sources come from the cache, identical to the first's.
+    sent = [emu.state.deploy_request(run["deploy_id"])["source_files"] for run in (one, two)]
+    assert sent[0] == sent[1]
+    assert sent[1]["main.py"] == (app_dir / "main.py").read_text()
+    assert two["source_files_count"] == one["source_files_count"] == len(sent[1])
     assert "no file changed since the last bundle: reusing it" in second.stderr
     assert "reusing" not in first.stderr
     cached = list(Path(cli_env["XDG_CACHE_HOME"]).glob("mixpeek/bundles/*/*.zip"))

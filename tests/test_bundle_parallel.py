@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mixpeek_cli.bundle import BundleFile, write_zip
+from mixpeek_cli.bundle import write_zip
 from mixpeek_cli.reporter import NullReporter
+from mixpeek_cli.walk import BundleFile
 from mixpeek_cli.zipformat import Entry, central_header, end_records, local_header
 from mixpeek_cli.zipwriter import CHUNK_SIZE, SAMPLE_SIZE, WINDOW_SIZE, write_entries
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -13,10 +14,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mixpeek_cli.api import parse_deploy, parse_logs, parse_upload_target, render_error_body
-from mixpeek_cli.bundle import collect_files, write_zip
+from mixpeek_cli.bundle import write_zip
 from mixpeek_cli.errors import ApiError, UsageError
 from mixpeek_cli.ignore import DEFAULT_EXCLUDES
 from mixpeek_cli.reporter import NullReporter
+from mixpeek_cli.walk import collect_files
+from mixpeek_cli.walk_cache import WalkCache
 
 DIRS = ["", "a", "b", "a/c", "dist", "a/dist", "build"]
 NAMES = ["f.py", "g.log", "h.txt", "k", ".hidden", "x.pyc", "n.js"]
@@ -129,6 +132,54 @@ def test_bundles_stay_inside_the_root_and_are_reproducible(files, mixpeek):
         )
         assert first == second
         assert (Path(tmp) / "one.zip").read_bytes() == (Path(tmp) / "two.zip").read_bytes()
+
+
+mutations = st.lists(
+    st.one_of(
+        st.tuples(st.just("add"), st.sampled_from(DIRS), st.sampled_from(NAMES)),
+        st.tuples(st.just("remove"), st.sampled_from(DIRS), st.sampled_from(NAMES)),
+        st.tuples(st.just("ignore"), st.sampled_from(["", *DIRS]), ignore_files),
+        st.tuples(st.just("mixpeekignore"), st.just(""), ignore_files),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+def _collect(root: Path, cache: WalkCache | None = None) -> list[str] | None:
+    try:
+        return [f.path for f in collect_files(root, NullReporter(), cache=cache)]
+    except UsageError:
+        return None  # everything ignored
+
+
+@settings(max_examples=80, deadline=None)
+@given(files=trees, top=ignore_files, changes=mutations)
+def test_a_replayed_walk_always_equals_a_fresh_one(files, top, changes):
+    """Whatever changes between two deploys, the walk cache never answers with a stale list."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "app"
+        root.mkdir()
+        _write_tree(root, files)
+        for directory in DIRS:  # so that most rule edits change no directory listing
+            if (root / directory).is_dir():
+                (root / directory / ".gitignore").write_text("")
+        (root / ".gitignore").write_text("\n".join(top) + "\n")
+        (root / ".mixpeekignore").write_text("")
+        cache = WalkCache(Path(tmp) / "cache", root)
+        assert _collect(root, cache) == _collect(root)
+        for kind, directory, arg in changes:
+            if kind == "add":
+                _write_tree(root, {(directory, arg)})
+            elif kind == "remove":
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    (root / directory / arg).unlink()
+            else:
+                name = ".gitignore" if kind == "ignore" else ".mixpeekignore"
+                (root / directory).mkdir(parents=True, exist_ok=True)
+                (root / directory / name).write_text("\n".join(arg) + "\n")
+        assert _collect(root, cache) == _collect(root)
+        assert _collect(root, cache) == _collect(root)  # and once more, replayed
 
 
 json_values = st.recursive(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mixpeek_cli.bundle import BundleFile
 from mixpeek_cli.secret_files import secret_reason
 from mixpeek_cli.secret_scan import scan_bytes
+from mixpeek_cli.walk import BundleFile
 
 RNG = random.Random(7)
 

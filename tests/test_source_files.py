@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import os
+import time
 from pathlib import Path
 
-from mixpeek_cli.bundle import BundleFile
-from mixpeek_cli.source_files import MAX_FILE_BYTES, MAX_TOTAL_BYTES, select_source_files
+import pytest
+
+from mixpeek_cli import source_files
+from mixpeek_cli.bundle import Bundle, build_bundle
+from mixpeek_cli.reporter import NullReporter
+from mixpeek_cli.source_files import (
+    MAX_FILE_BYTES,
+    MAX_TOTAL_BYTES,
+    EncodedSources,
+    select_source_files,
+    sources_for,
+)
+from mixpeek_cli.walk import BundleFile
 
 
 def bundle_file(root: Path, rel: str, data: bytes) -> BundleFile:
@@ -84,3 +98,67 @@ def test_budget_stop_does_not_backfill_smaller_files(tmp_path: Path) -> None:
 def test_order_follows_bundle_order(tmp_path: Path) -> None:
     files = [bundle_file(tmp_path, name, b"x") for name in ("b.txt", "a.txt", "c/d.txt")]
     assert list(select_source_files(files).files) == ["b.txt", "a.txt", "c/d.txt"]
+
+
+def test_encoding_round_trips_the_selection_as_json(tmp_path: Path) -> None:
+    files = [
+        bundle_file(tmp_path, "a.py", "print('\u00e9t\u00e9')\n".encode()),
+        bundle_file(tmp_path, "b.txt", b'quote " and \\ backslash\n\ttab'),
+        bundle_file(tmp_path, "c.bin", b"\0\1"),
+    ]
+    selection = select_source_files(files)
+    encoded = selection.encode()
+    assert json.loads(encoded.json) == selection.files
+    assert (encoded.count, encoded.skipped) == (2, 1)
+    assert EncodedSources.from_bytes(encoded.to_bytes()) == encoded
+    assert EncodedSources.from_bytes(b"garbage\n{}") is None
+
+
+@pytest.fixture
+def kept_bundle(tmp_path: Path, private_home: Path) -> tuple[Path, Bundle]:
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "main.py").write_text("print('v1')\n")
+    (root / "logo.bin").write_bytes(bytes(range(256)))
+    old = time.time() - 10  # not "racy": the bundle cache trusts the stamps
+    for path in root.iterdir():
+        os.utime(path, (old, old))
+    bundle = build_bundle(root, NullReporter())
+    assert not bundle.owned  # kept in the re-deploy cache
+    return root, bundle
+
+
+def test_a_reused_bundle_brings_back_its_encoded_sources_unread(
+    kept_bundle: tuple[Path, Bundle], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, bundle = kept_bundle
+    first = sources_for(bundle)
+    assert json.loads(first.json) == {"main.py": "print('v1')\n"}
+    again = build_bundle(root, NullReporter())
+    assert again.reused
+
+    def forbidden(files: object) -> None:
+        raise AssertionError("the sources were selected again")
+
+    monkeypatch.setattr(source_files, "select_source_files", forbidden)
+    assert sources_for(again) == first
+
+
+def test_a_damaged_kept_selection_is_computed_again(kept_bundle: tuple[Path, Bundle]) -> None:
+    root, bundle = kept_bundle
+    first = sources_for(bundle)
+    (kept,) = bundle.zip_path.parent.glob(f"{bundle.zip_path.stem}.source-files-*")
+    data = bytearray(kept.read_bytes())
+    data[-3] ^= 0x01  # inside the JSON: a changed byte of content
+    kept.write_bytes(bytes(data))
+    again = build_bundle(root, NullReporter())
+    assert again.reused
+    assert sources_for(again) == first
+
+
+def test_a_selection_read_after_a_change_is_not_kept(kept_bundle: tuple[Path, Bundle]) -> None:
+    root, bundle = kept_bundle
+    (root / "main.py").write_text("print('v2')\n")  # after the zip, before the selection
+    sources = sources_for(bundle)
+    assert json.loads(sources.json) == {"main.py": "print('v2')\n"}
+    assert not list(bundle.zip_path.parent.glob(f"{bundle.zip_path.stem}.source-files-*"))

@@ -1,0 +1,217 @@
+"""Which files a deploy PATH holds: a walk pruned by the ignore rules.
+
+Excluded directories are never entered (a ``node_modules/`` costs one rule check), a
+symlink to a regular file inside PATH is bundled with its target's content, and
+anything else that is not a regular file is skipped with a warning. A deploy passes a
+:class:`~mixpeek_cli.walk_cache.WalkCache`, which replays the previous walk of an
+unchanged tree without loading a single ignore rule.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mixpeek_cli.errors import UsageError
+from mixpeek_cli.reporter import Reporter
+
+if TYPE_CHECKING:
+    from mixpeek_cli.ignore import IgnoreRules
+    from mixpeek_cli.walk_cache import WalkCache
+
+
+def file_stamp(st: os.stat_result) -> tuple[int, ...]:
+    """What the re-deploy cache compares: any write changes it (ctime cannot be set back)."""
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_mode, st.st_ino, st.st_dev)
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    """One file to bundle."""
+
+    path: str  # bundle path, POSIX, relative
+    # Absolute path to read (the symlink target for stored links). A str from the walk:
+    # a Path per file cost more than the rest of an unchanged re-deploy's walk.
+    source: str | os.PathLike[str]
+    size: int
+    executable: bool
+    # (size, mtime_ns, ctime_ns, mode, inode, device) as the walk saw it, before reading:
+    # what the re-deploy cache compares (None: stat it when needed).
+    stamp: tuple[int, ...] | None = None
+
+
+def regular_file(rel: str, full: str, st: os.stat_result) -> BundleFile:
+    return BundleFile(rel, full, st.st_size, bool(st.st_mode & stat.S_IXUSR), file_stamp(st))
+
+
+def listing_digest(entries: Iterable[os.DirEntry[str]]) -> str:
+    """A digest of a directory's entry names and kinds: what its walk decisions rest on."""
+    names = []
+    for entry in entries:
+        if entry.is_symlink():
+            names.append(f"{entry.name}\0l")
+        elif entry.is_dir(follow_symlinks=False):
+            names.append(f"{entry.name}\0d")
+        elif entry.is_file(follow_symlinks=False):
+            names.append(f"{entry.name}\0f")
+        else:
+            names.append(f"{entry.name}\0o")
+    names.sort()
+    blob = "\n".join(names).encode("utf-8", "surrogateescape")
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
+
+
+@dataclass
+class Walk:
+    """What one walk found and what it looked at."""
+
+    files: list[BundleFile] = field(default_factory=list)
+    listings: dict[str, str] = field(default_factory=dict)  # every listed dir -> its digest
+    # Only directories and regular files met: nothing whose fate hangs on something
+    # outside the listings (a symlink's target), so the walk can be replayed.
+    plain: bool = True
+
+
+def _check_name(rel: str) -> None:
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"cannot bundle {os.fsencode(rel)!r}: its name is not valid UTF-8",
+            hint="rename it (or add it to .mixpeekignore)",
+        ) from None
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def _is_within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _symlink_file(
+    full: str, rel: str, real_root: str, rules: IgnoreRules, reporter: Reporter
+) -> BundleFile | None:
+    """Resolve a symlink: a regular file inside PATH is stored with its content."""
+    try:
+        target = os.readlink(full)
+    except OSError:
+        target = "?"
+    real = os.path.realpath(full)
+    try:
+        st = os.stat(real)
+    except OSError:
+        reporter.warn(f"skipped symlink {rel} -> {target}: it is dangling")
+        return None
+    if not _is_within(real, real_root):
+        reporter.warn(f"skipped symlink {rel} -> {target}: points outside {real_root}")
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        reporter.info(f"skipped symlink {rel} -> {target}: links to directories are not followed")
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        reporter.warn(f"skipped symlink {rel} -> {target}: target is {_kind(st.st_mode)}")
+        return None
+    target_rel = Path(os.path.relpath(real, real_root)).as_posix()
+    # Otherwise a link could smuggle an excluded file (.env) into the bundle.
+    if rules.is_excluded_path(target_rel):
+        reporter.warn(f"skipped symlink {rel} -> {target}: its target is excluded")
+        return None
+    return regular_file(rel, real, st)
+
+
+def walk(root: Path, rules: IgnoreRules, reporter: Reporter) -> Walk:
+    """Every file under ``root`` the rules keep, in no particular order."""
+    found = Walk()
+    real_root = os.path.realpath(root)
+    stack = [""]
+    while stack:
+        rel_dir = stack.pop()
+        directory = os.path.join(real_root, rel_dir) if rel_dir else real_root
+        try:
+            with os.scandir(directory) as it:
+                entries = list(it)
+        except OSError as exc:
+            shown = rel_dir or str(root)
+            raise UsageError(
+                f"cannot read directory {shown}: {exc.strerror or exc}",
+                hint="fix its permissions or add it to .mixpeekignore",
+            ) from exc
+        found.listings[rel_dir] = listing_digest(entries)
+        for entry in entries:
+            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if not rules.is_excluded_dir(rel):
+                    stack.append(rel)
+                continue
+            if rules.is_excluded_file(rel):
+                continue
+            if entry.is_symlink():
+                found.plain = False
+                link = _symlink_file(entry.path, rel, real_root, rules, reporter)
+                if link is not None:
+                    found.files.append(link)
+                continue
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                found.plain = False
+                continue  # removed since the directory was listed
+            if not stat.S_ISREG(st.st_mode):
+                found.plain = False
+                reporter.warn(f"skipped {rel}: it is {_kind(st.st_mode)}")
+                continue
+            found.files.append(regular_file(rel, entry.path, st))
+    return found
+
+
+def _sort_key(file: BundleFile) -> bytes:
+    return file.path.encode("utf-8")
+
+
+def collect_files(
+    root: Path, reporter: Reporter, *, cache: WalkCache | None = None
+) -> list[BundleFile]:
+    """Every file of ``root`` left after the ignore rules, sorted by bundle path.
+
+    With ``cache``, an unchanged tree's previous walk is replayed, and a new walk is
+    remembered for next time.
+    """
+    if cache is not None:
+        replayed = cache.replay()
+        if replayed is not None:
+            return replayed
+    from mixpeek_cli.ignore import load_ignore_rules
+
+    rules = load_ignore_rules(root)
+    found = walk(root, rules, reporter)
+    files = found.files
+    for file in files:
+        _check_name(file.path)
+    files.sort(key=_sort_key)
+    if not files:
+        hint = "check .gitignore / .mixpeekignore"
+        rule = rules.explain("", is_dir=True) if rules.is_excluded_dir("") else None
+        if rule is not None:
+            # PATH lies inside a git-ignored directory, so git's rules drop everything.
+            hint = f"{root} itself is ignored by {rule.pattern!r} in {rule.source}; {hint}"
+        raise UsageError(
+            f"nothing to deploy: no file in {root} is left after the ignore rules", hint=hint
+        )
+    if cache is not None and found.plain:
+        with contextlib.suppress(OSError):
+            cache.store(files, found.listings, rules.inputs)
+    return files
