@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from mixpeek_cli.errors import UploadError, UsageError
 from mixpeek_cli.settings import resolve_settings
-from mixpeek_cli.upload.digest import compute_etag, encrypted_with_kms, normalize_etag
+from mixpeek_cli.upload.digest import EtagJob, compute_etag, encrypted_with_kms, normalize_etag
 from mixpeek_cli.upload.plan import (
     MAX_PART_SIZE,
     MAX_PARTS,
@@ -120,3 +123,21 @@ def test_bucket_settings_resolve_flag_env_file_default(tmp_path: Path) -> None:
 def test_bad_upload_settings_are_usage_errors(tmp_path, kwargs, env, match) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UsageError, match=match):
         resolve_settings(root=tmp_path, env=env, **kwargs)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice is Linux's")
+def test_the_etag_hash_runs_at_the_lowest_cpu_priority(tmp_path: Path) -> None:
+    fifo = tmp_path / "bundle.zip"
+    os.mkfifo(fifo)
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    job = EtagJob(fifo, None)  # its thread blocks opening the FIFO until we write
+    native_id = job._thread.native_id
+    assert native_id is not None
+    deadline = time.monotonic() + 10
+    while os.getpriority(os.PRIO_PROCESS, native_id) != 19:
+        assert time.monotonic() < deadline, "the hash thread kept its priority"
+        time.sleep(0.01)
+    with open(fifo, "wb") as fh:
+        fh.write(b"abc")
+    assert job.result() == hashlib.md5(b"abc").hexdigest()
+    assert os.getpriority(os.PRIO_PROCESS, 0) == ours  # the calling thread is left alone

@@ -3,13 +3,18 @@
 For an unencrypted (or SSE-S3) object S3's ETag is the MD5 of its bytes; for a multipart
 object it is the MD5 of the parts' binary MD5s, then ``-<parts>``. Comparing it with what
 S3 answers proves the stored bytes are the bytes sent, on any store that follows this
-rule (S3, MinIO, moto). hashlib releases the GIL, so this costs a core, not the upload time.
+rule (S3, MinIO, moto). hashlib releases the GIL, so this costs a core, not the upload time;
+and on Linux the thread runs at the lowest CPU priority, so it only takes a core nothing
+else wants.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import re
+import sys
 import threading
 from pathlib import Path
 
@@ -49,6 +54,20 @@ def compute_etag(path: Path, part_size: int | None, stop: threading.Event | None
     return f"{combined}-{len(part_digests)}"
 
 
+def lower_thread_priority() -> None:
+    """Give the calling thread the lowest CPU priority (nice 19), where that is per thread.
+
+    The hash only checks the upload: on a busy machine (a CI runner, or a local S3 store
+    such as MinIO or the emulator sharing the cores) it must not slow the upload itself.
+    Linux only, where ``setpriority`` on a thread id affects just that thread; elsewhere
+    the id could name another process.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+
+
 class EtagJob:
     """``compute_etag`` on a daemon thread: a Ctrl-C never waits for it."""
 
@@ -62,6 +81,7 @@ class EtagJob:
         self._thread.start()
 
     def _run(self, path: Path, part_size: int | None) -> None:
+        lower_thread_priority()
         try:
             self._result = compute_etag(path, part_size, self._stop)
         except OSError as exc:
