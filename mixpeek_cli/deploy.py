@@ -164,11 +164,10 @@ def run_deploy(
     trace: Callable[[str], None] | None = None,
 ) -> DeployResult:
     root = check_directory(request.path)
-    if request.dry_run:
-        _preload(*_BUNDLE_STAGE)
-    else:
+    if not request.dry_run:
         settings.require_remote()
-        _preload(*_BUNDLE_STAGE, *_API_STAGE)
+    bundles = request.source != "git"  # --source git sends no bundle
+    _preload(*(_BUNDLE_STAGE if bundles else ()), *(() if request.dry_run else _API_STAGE))
     if request.source == "git":
         from mixpeek_cli.deploy_git import deploy_from_git
 
@@ -342,6 +341,8 @@ def _preload(*modules: str) -> None:
     subprocesses, which leave the interpreter idle meanwhile. The import lock makes a
     later ``import`` on the main thread wait for this one rather than import twice.
     """
+    if not modules:
+        return
 
     def run() -> None:
         for module in modules:
