@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mixpeek_cli import __version__
+from mixpeek_cli.atomic import write_atomically
 from mixpeek_cli.secret_scan import Finding
 from mixpeek_cli.walk import file_stamp
 
@@ -141,13 +142,7 @@ class BundleCache:
             "root": str(self.root),
             "records": [vars(r) for r in records[:KEEP_PER_ROOT]],
         }
-        tmp = self.dir / f".{INDEX}.{secrets.token_hex(6)}"
-        try:
-            tmp.write_text(json.dumps(body), encoding="utf-8")
-            os.replace(tmp, self.dir / INDEX)
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        write_atomically(self.dir / INDEX, json.dumps(body).encode("utf-8"))
 
     def lookup(self, files: Sequence[BundleFile]) -> CachedBundle | None:
         """The cached bundle of exactly these files in exactly these states, if any."""
@@ -256,14 +251,7 @@ def read_extra(zip_path: Path, name: str, sha256: str) -> bytes | None:
 def write_extra(zip_path: Path, name: str, sha256: str, data: bytes) -> None:
     """Keep ``data`` as the extra ``name`` of the cached zip ``zip_path`` (of ``sha256``)."""
     meta = {"bundle": sha256, "version": __version__, "size": len(data), "crc32": zlib.crc32(data)}
-    path = _extra_path(zip_path, name)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}")
-    try:
-        tmp.write_bytes(json.dumps(meta).encode() + b"\n" + data)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
+    write_atomically(_extra_path(zip_path, name), json.dumps(meta).encode() + b"\n" + data)
 
 
 def _forget_stale_roots(base: Path, now: int) -> None:

@@ -8,7 +8,6 @@ On Windows the mode bits mean little; the file sits in the user's own profile.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import stat
@@ -16,6 +15,7 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from mixpeek_cli.atomic import write_atomically
 from mixpeek_cli.errors import UsageError
 
 APP_NAME = "mixpeek"
@@ -58,19 +58,8 @@ def store_key(key: str, env: Mapping[str, str] | None = None) -> Path:
     if sys.platform != "win32":
         # An existing directory keeps its mode through mkdir; ours must not be readable.
         os.chmod(directory, 0o700)
-    tmp = directory / f".{CREDENTIALS_FILE}.{os.getpid()}.tmp"
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"api_key": key}, fh)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    # 0600 from creation: the key is never readable by others, not even for a moment.
+    write_atomically(path, (json.dumps({"api_key": key}) + "\n").encode("utf-8"), mode=0o600)
     return path
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import os
 import shlex
-import stat
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mixpeek_cli.atomic import write_atomically
 from mixpeek_cli.errors import UsageError
 from mixpeek_cli.git_tree import clean_git_env
 
@@ -137,10 +137,8 @@ def install_hook(
             os.replace(hook, chained)
             moved = chained
     paths.hooks_dir.mkdir(parents=True, exist_ok=True)
-    tmp = hook.with_name(f".{HOOK_NAME}.mixpeek.tmp")
-    tmp.write_text(script, encoding="utf-8")
-    tmp.chmod(tmp.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
-    os.replace(tmp, hook)
+    # Executable as the umask allows, like any program a user's tools create.
+    write_atomically(hook, script.encode("utf-8"), mode=0o777)
     return Installed(hook=hook, chained=moved, replaced_own=replaced_own)
 
 

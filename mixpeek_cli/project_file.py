@@ -8,12 +8,12 @@ change. Values are simple strings, written as TOML basic strings.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from mixpeek_cli.atomic import write_atomically
 from mixpeek_cli.settings import PROJECT_FILE, read_project_file
 
 _TABLE = re.compile(r"^\s*\[")
@@ -51,7 +51,5 @@ def set_keys(root: Path, values: Mapping[str, str]) -> Written:
             additions.append(line)
     lines[first_table:first_table] = additions
     text = "\n".join(lines) + "\n"
-    tmp = path.with_name(f".{PROJECT_FILE}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_atomically(path, text.encode("utf-8"))
     return Written(path=path, created=created, previous=previous)

@@ -19,16 +19,15 @@ its target, which no listing here shows.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
-import secrets
 import stat
 from pathlib import Path
 from typing import Any
 
 from mixpeek_cli import __version__
+from mixpeek_cli.atomic import write_atomically
 from mixpeek_cli.ignore import IgnoreInputs, repo_fingerprint, source_digest
 from mixpeek_cli.walk import BundleFile, listing_digest, regular_file
 
@@ -116,10 +115,4 @@ class WalkCache:
             "files": [file.path for file in files],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{NAME}.{secrets.token_hex(6)}")
-        try:
-            tmp.write_text(json.dumps(record), encoding="utf-8")
-            os.replace(tmp, self.path)
-        finally:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+        write_atomically(self.path, json.dumps(record).encode("utf-8"))

@@ -229,6 +229,8 @@ def test_dest_bundles_do_not_use_the_cache(app: Path, tmp_path: Path, private_ca
 def test_redeploy_reuses_bundle_and_skips_upload(
     run_cli, emu, app_dir: Path, remote_env: dict[str, str], cli_env: dict[str, str]
 ) -> None:  # type: ignore[no-untyped-def]
+    # A bundle no earlier test sent to the session's emulator, so the first upload is real.
+    (app_dir / "nonce.txt").write_text(f"{os.urandom(8).hex()}\n")
     first: CliRun = run_cli(
         "deploy", str(app_dir), "-m", "one", "--no-wait", "--json", env=remote_env
     )
