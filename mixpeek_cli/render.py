@@ -74,7 +74,7 @@ def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool
         say(f"deploy {deploy} complete{where}")
     elif code == ExitCode.DEPLOY_FAILED:
         say(f"error: deploy {deploy} failed: {result.error or 'no reason given by the server'}")
-        if result.log_tail:
+        if result.log_tail and quiet:  # without --quiet they were shown as they came
             say("last build log lines:")
             for line in result.log_tail[-10:]:
                 say(f"  | {line}")

@@ -121,8 +121,10 @@ class SecretGuard:
             if finding.path in self._include:
                 self._reporter.warn(f"including {finding.describe()} (--include-secret)")
             else:
-                self._reporter.warn(finding.describe())
                 refused.append(finding)
+        if len(refused) > 1:  # the error names the first only: list every one
+            for finding in refused:
+                self._reporter.warn(finding.describe())
         refuse_on_findings(refused)
 
     def __call__(self, files: list[BundleFile]) -> list[BundleFile]:

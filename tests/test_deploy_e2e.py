@@ -140,7 +140,23 @@ def test_failed_build_exits_1_with_reason_and_log_lines(emu, run_cli, remote_env
     assert result.code == 1
     assert result.stdout.strip().startswith("dep_")
     assert "failed: tests exploded" in result.stderr
-    assert "last build log lines" in result.stderr
+    # The build log was streamed as it came: each line once, no tail repeated after it.
+    streamed = [line for line in result.stderr.splitlines() if line.startswith("  | ")]
+    assert streamed and len(streamed) == len(set(streamed))
+    assert "last build log lines" not in result.stderr
+    assert "full build log: mixpeek deploys logs dep_" in result.stderr
+
+
+def test_failed_build_with_quiet_still_shows_the_last_log_lines(emu, run_cli, remote_env, app_dir):
+    (app_dir / "MIXPEEK_FAIL_BUILD").write_text("tests exploded\n")
+
+    result = run_cli("deploy", str(app_dir), "-m", "broken", "--quiet", env=remote_env)
+
+    assert result.code == 1
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("error: deploy dep_") and "failed: tests exploded" in lines[0]
+    assert lines[1] == "last build log lines:"
+    assert any(line.startswith("  | ") for line in lines[2:])
 
 
 def test_no_wait_returns_once_created(emu, run_cli, remote_env, app_dir):

@@ -340,6 +340,22 @@ def test_a_credential_in_a_shipped_file_stops_the_deploy(emu, run_cli, remote_en
     assert "settings.py:2 holds a GitHub token" in error
     assert "--include-secret settings.py" in error and ".mixpeekignore" in error
     assert value not in result.out_and_err
+    assert result.stderr.count("holds a GitHub token") == 1  # said once, in the error
+    assert emu.state.requests == []
+
+
+def test_several_credentials_are_each_named_before_the_refusal(emu, run_cli, remote_env, app_dir):
+    (app_dir / "settings.py").write_text(f"GITHUB = '{github_token()}'\n")
+    key = "sk_" + github_token()[4:]  # the same random 36 characters, as a Mixpeek key
+    (app_dir / "src" / "client.py").write_text(f"KEY = '{key}'\n")
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+
+    error = assert_clean_failure(result, 2)
+    assert "settings.py:1 holds a GitHub token" in error and "and 1 more" in error
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert any("settings.py:1 holds a GitHub token" in line for line in warnings)
+    assert any("src/client.py:1 holds a Mixpeek API key" in line for line in warnings)
     assert emu.state.requests == []
 
 
