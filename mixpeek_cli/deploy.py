@@ -171,7 +171,7 @@ def run_deploy(
     if request.source == "git":
         from mixpeek_cli.deploy_git import deploy_from_git
 
-        return deploy_from_git(settings, request, reporter, trace=trace)
+        return deploy_from_git(settings, request, reporter, root=root, trace=trace)
     if request.ref is None:
         git = read_git_info(root)
         if git.dirty:

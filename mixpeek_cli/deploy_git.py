@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from mixpeek_cli.deploy import (
     DeployRequest,
     DeployResult,
-    check_directory,
     create_and_follow,
     resolve_message,
 )
@@ -27,9 +27,10 @@ def deploy_from_git(
     request: DeployRequest,
     reporter: Reporter,
     *,
+    root: Path,
     trace: Callable[[str], None] | None = None,
 ) -> DeployResult:
-    root = check_directory(request.path)
+    """Deploy a pushed commit of the repository holding ``root`` (already checked)."""
     git = read_commit_info(root, request.ref or "HEAD")
     sha = git.commit_sha or ""
     branches = remote_branches_containing(root, sha)

@@ -31,10 +31,7 @@ def read_git_info(path: Path) -> GitInfo:
     Not in a repository, or no git executable: every field is empty. A repository
     with no commit yet: no commit fields, but ``dirty`` still says whether files exist.
     """
-    # Without this, importing GitPython on a machine with no git binary raises ImportError.
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    import git
-
+    git = _gitpython()
     try:
         repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -48,16 +45,28 @@ def read_git_info(path: Path) -> GitInfo:
             dirty = False
         if not repo.head.is_valid():
             return GitInfo(commit_sha=None, commit_message=None, author=None, dirty=dirty)
-        commit = repo.head.commit
-        message = commit.message
-        if isinstance(message, bytes):
-            message = message.decode("utf-8", "replace")
-        return GitInfo(
-            commit_sha=commit.hexsha,
-            commit_message=message.rstrip("\n"),
-            author=f"{commit.author.name} <{commit.author.email}>",
-            dirty=dirty,
-        )
+        return _commit_info(repo.head.commit, dirty=dirty)
+
+
+def _gitpython() -> Any:
+    """The ``git`` module, imported on first use (it is heavy)."""
+    # Without this, importing GitPython on a machine with no git binary raises ImportError.
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    import git
+
+    return git
+
+
+def _commit_info(commit: Any, *, dirty: bool) -> GitInfo:
+    message = commit.message
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    return GitInfo(
+        commit_sha=commit.hexsha,
+        commit_message=message.rstrip("\n"),
+        author=f"{commit.author.name} <{commit.author.email}>",
+        dirty=dirty,
+    )
 
 
 def _has_changes(repo: Any, path: Path) -> bool:
@@ -81,11 +90,9 @@ def _has_changes(repo: Any, path: Path) -> bool:
 
 def read_commit_info(path: Path, rev: str) -> GitInfo:
     """The sha, message and author of commit ``rev`` in the repository holding ``path``."""
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    import git
-
     from mixpeek_cli.errors import UsageError
 
+    git = _gitpython()
     try:
         repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -100,22 +107,11 @@ def read_commit_info(path: Path, rev: str) -> GitInfo:
             raise UsageError(
                 f"unknown revision {rev!r}", hint="pass a commit, branch or tag that exists"
             ) from None
-        message = commit.message
-        if isinstance(message, bytes):
-            message = message.decode("utf-8", "replace")
-        return GitInfo(
-            commit_sha=commit.hexsha,
-            commit_message=message.rstrip("\n"),
-            author=f"{commit.author.name} <{commit.author.email}>",
-            dirty=False,
-        )
+        return _commit_info(commit, dirty=False)
 
 
 def remote_branches_containing(path: Path, sha: str) -> list[str]:
     """The remote-tracking branches (``origin/main``) whose history holds ``sha``."""
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    import git
-
-    with git.Repo(path, search_parent_directories=True) as repo:
+    with _gitpython().Repo(path, search_parent_directories=True) as repo:
         out = repo.git.branch("-r", "--contains", sha, "--format=%(refname:short)")
     return [line.strip() for line in out.splitlines() if line.strip()]
