@@ -92,6 +92,18 @@ def run_cli(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
     return run
 
 
+def spawn_cli(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    """The CLI started in the background (to interrupt or read as it goes), text pipes."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "mixpeek_cli", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 @pytest.fixture
 def remote_env(emu: Emulator) -> dict[str, str]:
     return {

@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import re
 import signal
-import subprocess
-import sys
 import time
 
-from conftest import API_KEY, APP_ID, git, read_bundle
+from conftest import API_KEY, APP_ID, git, read_bundle, spawn_cli
 
 from mixpeek_cli.emulator import Emulator
 
@@ -411,14 +409,7 @@ def test_project_file_supplies_app_id_and_environment(emu, run_cli, remote_env, 
 
 def test_ctrl_c_while_waiting_exits_130_and_names_the_deploy(emu, cli_env, remote_env, app_dir):
     emu.state.configure(build_seconds=60)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mixpeek_cli", "deploy", str(app_dir), "-m", "x"],
-        env={**cli_env, **remote_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = spawn_cli("deploy", str(app_dir), "-m", "x", env={**cli_env, **remote_env})
     deadline = time.monotonic() + 30
     while not deploy_requests(emu) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -459,14 +450,7 @@ def test_large_bundle_goes_multipart_with_credentials(emu, run_cli, remote_env, 
 
 
 def test_deploy_against_the_emulator_command(cli_env, run_cli, app_dir):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mixpeek_cli", "emulator", "--port", "0", "--build-seconds", "0.5"],
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = spawn_cli("emulator", "--port", "0", "--build-seconds", "0.5", env=cli_env)
     try:
         assert proc.stdout is not None
         base_url = proc.stdout.readline().strip()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import API_KEY, CliRun
+from conftest import API_KEY, CliRun, spawn_cli
 
 
 def make_deploy(run_cli, env, app_dir, *args: str) -> str:  # type: ignore[no-untyped-def]
@@ -203,14 +203,7 @@ def test_the_failure_hint_runs(emu, run_cli, remote_env, app_dir):
 
 def test_the_ctrl_c_hint_runs(emu, cli_env, remote_env, run_cli, app_dir: Path):
     emu.state.configure(build_seconds=2)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mixpeek_cli", "deploy", str(app_dir), "-m", "x"],
-        env={**cli_env, **remote_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = spawn_cli("deploy", str(app_dir), "-m", "x", env={**cli_env, **remote_env})
     # Interrupt once the CLI has said the deploy exists (it is following it then).
     assert proc.stderr is not None
     seen = ""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import API_KEY, git
+from conftest import API_KEY, git, spawn_cli
 
 from mixpeek_cli.cli import app
 
@@ -109,14 +109,7 @@ def test_every_command_prints_one_json_document(
 
 
 def test_the_emulator_prints_one_json_line_when_ready(cli_env):
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mixpeek_cli", "emulator", "--port", "0", "--json"],
-        env=cli_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
+    proc = spawn_cli("emulator", "--port", "0", "--json", env=cli_env)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -6,13 +6,11 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY, read_bundle
+from conftest import API_KEY, read_bundle, spawn_cli
 from netfaults import drop, forward, relay, serve
 
 from mixpeek_cli.emulator import Emulator
@@ -236,14 +234,7 @@ def test_ctrl_c_while_bundling_removes_the_temporary_zip(cli_env, remote_env, tm
         return [*scratch.rglob("*.zip"), *cache.rglob("*.zip")]
 
     env = {**cli_env, **remote_env, "TMPDIR": str(scratch)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mixpeek_cli", "deploy", str(app), "-m", "x"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = spawn_cli("deploy", str(app), "-m", "x", env=env)
     deadline = time.monotonic() + 30
     while not zips() and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -457,24 +448,15 @@ def test_dry_run_json_audits_every_shipped_and_excluded_file(run_cli, app_dir):
 def test_a_second_ctrl_c_exits_at_once(cli_env, app_dir):
     # --local: after the first Ctrl-C the embedded emulator takes a moment to stop, which
     # is exactly the kind of clean-up a second Ctrl-C must cut short.
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mixpeek_cli",
-            "deploy",
-            "--local",
-            str(app_dir),
-            "-m",
-            "x",
-            "--timeout",
-            "60",
-        ],
+    proc = spawn_cli(
+        "deploy",
+        "--local",
+        str(app_dir),
+        "-m",
+        "x",
+        "--timeout",
+        "60",
         env={**cli_env, "MIXPEEK_EMULATOR_BUILD_SECONDS": "60"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
     )
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -541,14 +523,7 @@ def test_ctrl_c_while_the_deploy_post_is_in_flight_still_names_the_deploy(
 ):
     # The server takes 2 s to answer the POST: the Ctrl-C lands while it is in flight.
     emu.state.add_fault(method="POST", path="/deploy$", status=None, delay=2.0)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mixpeek_cli", "deploy", str(app_dir), "-m", "x"],
-        env={**cli_env, **remote_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = spawn_cli("deploy", str(app_dir), "-m", "x", env={**cli_env, **remote_env})
     deadline = time.monotonic() + 30
     while not [r for r in emu.state.requests if r["path"].endswith("/deploy")]:
         assert time.monotonic() < deadline, "the deploy POST never came"

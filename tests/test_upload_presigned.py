@@ -7,15 +7,13 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import read_bundle
+from conftest import read_bundle, spawn_cli
 from upload_proxy import S3Proxy
 
 from mixpeek_cli.api import UploadTarget
@@ -208,14 +206,7 @@ def test_ctrl_c_during_the_put_exits_130_and_creates_no_deploy(
     add_payload(app_dir, 6 * MiB)
     proxy.slow_rate = 256 * 1024
     proxy.add("PUT", "/apps/", "slow", times=None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mixpeek_cli", "deploy", str(app_dir), "-m", "stop"],
-        env={**cli_env, **remote_env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = spawn_cli("deploy", str(app_dir), "-m", "stop", env={**cli_env, **remote_env})
     try:
         assert proxy.slow_started.wait(30), "the upload never started"
         proc.send_signal(signal.SIGINT)

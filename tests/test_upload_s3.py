@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import API_KEY, APP_ID, read_bundle
+from conftest import API_KEY, APP_ID, read_bundle, spawn_cli
 from upload_proxy import S3Proxy
 
 from mixpeek_cli.emulator import Emulator, storage
@@ -265,14 +265,7 @@ def test_ctrl_c_during_a_multipart_upload_aborts_it_and_creates_no_deploy(
     proxy.slow_rate = 256 * 1024
     proxy.add("PUT", "partNumber=", "slow", times=None)
     env = {**cli_env, **bucket_env, "MIXPEEK_MULTIPART_THRESHOLD": SMALL_THRESHOLD}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mixpeek_cli", "deploy", str(app_dir), "-m", "stop"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = spawn_cli("deploy", str(app_dir), "-m", "stop", env=env)
     try:
         assert proxy.slow_started.wait(30), "no part upload started"
         assert in_progress(emu, prefix) != []
