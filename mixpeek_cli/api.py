@@ -1,32 +1,58 @@
-"""The Mixpeek API over httpx: typed answers, readable errors, retries in one place.
+"""The Mixpeek Apps API over httpx: the published calls, typed answers, retries in one place.
 
 This layer never prints. It raises :mod:`mixpeek_cli.errors` exceptions and, when
-given a ``trace`` callable (``--verbose``), reports each exchange as one line that
-holds no header and no key.
+given a ``trace`` callable (``--verbose``), reports each exchange as one line whose
+headers are redacted (:mod:`mixpeek_cli.redact`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, Final
 
 import httpx
 
 from mixpeek_cli import __version__
-from mixpeek_cli.errors import ApiError, AuthError
+from mixpeek_cli.api_errors import describe_transport_error, failure_for, not_json
+from mixpeek_cli.api_models import (
+    AppInfo,
+    DeployInfo,
+    LogLine,
+    UploadCheck,
+    UploadUrl,
+    parse_app,
+    parse_deploy,
+    parse_log_data,
+    parse_upload_check,
+    parse_upload_url,
+)
+from mixpeek_cli.errors import ApiError, MixpeekError
 from mixpeek_cli.retry import RETRYABLE_STATUS, RetryPolicy
 
-FINAL_STATUSES = frozenset({"complete", "failed"})
+BUNDLE_FILENAME = "bundle.zip"
+BUNDLE_CONTENT_TYPE = "application/zip"
 
 # httpx's default is 5 s of inactivity for everything; a deploy API may take longer to answer.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
+# A build may be silent for a while (heartbeats are not published); after this long with
+# no byte the stream is taken for dead and opened again (its replay loses nothing).
+STREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=10.0, pool=10.0)
 
 Trace = Callable[[str], None]
+
+
+class StreamDone:
+    """The log stream's ``event: done``: the deploy reached a final status."""
+
+
+DONE: Final = StreamDone()
+
+
+class StreamUnavailable(Exception):
+    """The server has no log stream for this deploy (404/405, or not an event stream)."""
 
 
 class RawJson(bytes):
@@ -48,60 +74,15 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     return b"".join(pieces)
 
 
-@dataclass(frozen=True, kw_only=True)
-class S3Credentials:
-    access_key_id: str
-    secret_access_key: str
-    session_token: str | None
-    bucket: str
-    region: str | None
-    endpoint_url: str | None
-
-    def __repr__(self) -> str:  # keep secrets out of tracebacks and debug output
-        return f"S3Credentials(bucket={self.bucket!r}, endpoint_url={self.endpoint_url!r})"
-
-
-@dataclass(frozen=True, kw_only=True)
-class UploadTarget:
-    upload_id: str | None
-    bundle_s3_key: str
-    expires_at: str | None
-    already_uploaded: bool
-    presigned_url: str | None
-    headers: dict[str, str]
-    credentials: S3Credentials | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class DeployInfo:
-    app_id: str
-    deploy_id: str
-    status: str
-    environment: str | None
-    message: str | None
-    error: str | None = None
-    url: str | None = None
-    created_at: str | None = None
-
-    @property
-    def final(self) -> bool:
-        return self.status in FINAL_STATUSES
-
-
-@dataclass(frozen=True)
-class LogChunk:
-    lines: list[str]
-    next_offset: int
-
-
 class ApiClient:
-    """One client per command run; use as a context manager."""
+    """One client per command run; use as a context manager. Safe to share between threads."""
 
     def __init__(
         self,
         base_url: str,
         api_key: str,
         *,
+        namespace: str | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         trace: Trace | None = None,
@@ -109,13 +90,16 @@ class ApiClient:
         deadline: float | None = None,
     ) -> None:
         """``deadline`` (a ``time.monotonic()`` value) bounds every call's retries."""
+        headers = {
+            "Authorization": f"Bearer {api_key}",
+            "User-Agent": f"mixpeek-cli/{__version__}",
+            "Accept": "application/json",
+        }
+        if namespace:
+            headers["X-Namespace"] = namespace
         self._http = httpx.Client(
             base_url=base_url,
-            headers={
-                "Authorization": f"Bearer {api_key}",
-                "User-Agent": f"mixpeek-cli/{__version__}",
-                "Accept": "application/json",
-            },
+            headers=headers,
             timeout=timeout,
             # A redirect could carry the key to another host; the API never redirects.
             follow_redirects=False,
@@ -140,19 +124,37 @@ class ApiClient:
     def close(self) -> None:
         self._http.close()
 
-    # -- endpoints ---------------------------------------------------------------
+    # -- the deploy pipeline ------------------------------------------------------------
 
-    def create_upload(
-        self, app_id: str, *, filename: str, size: int, sha256: str, deadline: float | None = None
-    ) -> UploadTarget:
+    def get_upload_url(
+        self,
+        app_id: str,
+        *,
+        filename: str = BUNDLE_FILENAME,
+        content_type: str = BUNDLE_CONTENT_TYPE,
+    ) -> UploadUrl:
         data = self._request(
             "POST",
-            f"/v1/apps/{app_id}/uploads",
-            json_body={"filename": filename, "file_size_bytes": size, "content_sha256": sha256},
+            f"/v1/apps/{app_id}/deploy/upload-url",
+            json_body={"filename": filename, "content_type": content_type},
             idempotency_key=str(uuid.uuid4()),
-            deadline=deadline,
         )
-        return parse_upload_target(data)
+        return parse_upload_url(data)
+
+    def verify_upload(self, app_id: str, bundle_s3_key: str) -> UploadCheck | None:
+        """What the server's HEAD of the object saw, or None when it has no such call."""
+        try:
+            data = self._request(
+                "POST",
+                f"/v1/apps/{app_id}/deploy/verify-upload",
+                json_body={"bundle_s3_key": bundle_s3_key},
+                idempotency_key=str(uuid.uuid4()),
+            )
+        except ApiError as exc:
+            if exc.status_code in (404, 405):
+                return None
+            raise
+        return parse_upload_check(data, key=bundle_s3_key)
 
     def create_deploy(
         self,
@@ -177,36 +179,46 @@ class ApiClient:
         data = self._request("GET", f"/v1/apps/{app_id}/deploys/{deploy_id}", deadline=deadline)
         return parse_deploy(data, app_id=app_id)
 
-    def get_logs(
-        self, app_id: str, deploy_id: str, offset: int, *, deadline: float | None = None
-    ) -> LogChunk | None:
-        """New log lines from ``offset`` on, or ``None`` when the server has no logs (404)."""
+    def stream_logs(self, app_id: str, deploy_id: str) -> Iterator[LogLine | StreamDone]:
+        """The build log as it is published: every line so far, live lines, then ``DONE``.
+
+        One connection, no retries: a dropped connection raises :class:`ApiError` and
+        the caller decides whether to open it again. Raises :class:`StreamUnavailable`
+        when the server offers no stream.
+        """
+        from httpx_sse import SSEError, connect_sse
+
+        path = f"/v1/apps/{app_id}/deploys/{deploy_id}/logs/stream"
+        started = time.monotonic()
         try:
-            data = self._request(
-                "GET",
-                f"/v1/apps/{app_id}/deploys/{deploy_id}/logs",
-                params={"offset": offset},
-                deadline=deadline,
-            )
-        except ApiError as exc:
-            if exc.status_code == 404:
-                return None
-            raise
-        return parse_logs(data, offset)
+            with connect_sse(self._http, "GET", path, timeout=STREAM_TIMEOUT) as source:
+                response = source.response
+                self._note(f"GET {path} -> {response.status_code} (stream)")
+                if response.status_code in (404, 405):
+                    raise StreamUnavailable(f"HTTP {response.status_code}")
+                if not response.is_success:
+                    response.read()
+                    raise failure_for(response, "GET", path, self._scrub)
+                try:
+                    for event in source.iter_sse():
+                        if event.event == "done":
+                            self._note(f"stream done ({time.monotonic() - started:.2f}s)")
+                            yield DONE
+                            return
+                        if event.event == "message":
+                            yield from parse_log_data(event.data)
+                except SSEError as exc:
+                    raise StreamUnavailable(str(exc)) from None
+        except httpx.RequestError as exc:
+            self._note(f"GET {path} -> {type(exc).__name__}")
+            raise ApiError(f"the log stream broke off: {describe_transport_error(exc)}") from None
 
-    def list_deploys(
-        self, app_id: str, *, limit: int = 20, environment: str | None = None
-    ) -> list[DeployInfo]:
-        params: dict[str, Any] = {"limit": limit}
-        if environment:
-            params["environment"] = environment
-        data = self._request("GET", f"/v1/apps/{app_id}/deploys", params=params)
-        results = data.get("results")
-        if not isinstance(results, list):
-            raise ApiError("the API's deploy list has no 'results' array")
-        return [parse_deploy(item, app_id=app_id) for item in results]
+    # -- apps ---------------------------------------------------------------------------
 
-    # -- transport -----------------------------------------------------------------
+    def get_app(self, app_id: str) -> AppInfo:
+        return parse_app(self._request("GET", f"/v1/apps/{app_id}"), app_id=app_id)
+
+    # -- transport ----------------------------------------------------------------------
 
     def _request(
         self,
@@ -235,10 +247,10 @@ class ApiClient:
                 response = self._http.request(
                     method, path, content=content, params=params, headers=headers
                 )
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:
                 self._note(f"{method} {path} -> {type(exc).__name__}")
-                failure: ApiError = ApiError(
-                    f"{method} {path} failed: {_describe_transport_error(exc)}",
+                failure: MixpeekError = ApiError(
+                    f"{method} {path} failed: {describe_transport_error(exc)}",
                     hint="check your network and --base-url, then retry",
                 )
             else:
@@ -247,17 +259,7 @@ class ApiClient:
                 )
                 if response.is_success:
                     return _json_object(response, method, path)
-                if response.status_code in (401, 403):
-                    raise AuthError(
-                        f"the API refused the key (HTTP {response.status_code}): "
-                        f"{self._scrub(render_error_body(response))}",
-                        hint="check --api-key / MIXPEEK_API_KEY",
-                    )
-                failure = ApiError(
-                    f"{method} {path} failed: HTTP {response.status_code}: "
-                    f"{self._scrub(render_error_body(response))}",
-                    status_code=response.status_code,
-                )
+                failure = failure_for(response, method, path, self._scrub)
                 if response.status_code not in RETRYABLE_STATUS:
                     raise failure
                 retry_after = response.headers.get("Retry-After")
@@ -284,137 +286,11 @@ class ApiClient:
             self._trace(line)
 
 
-# -- parsing ---------------------------------------------------------------------
-
-
 def _json_object(response: httpx.Response, method: str, path: str) -> dict[str, Any]:
     try:
         data = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(
-            f"{method} {path}: the API answered {response.status_code} with a body that is "
-            f"not JSON: {_snippet(response.text)}"
-        ) from None
+        raise not_json(response, method, path) from None
     if not isinstance(data, dict):
         raise ApiError(f"{method} {path}: expected a JSON object, got {type(data).__name__}")
     return data
-
-
-def _text(data: Mapping[str, Any], key: str, *, required: bool, what: str) -> str | None:
-    value = data.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value):
-        raise ApiError(f"the API's {what} has no valid {key!r}")
-    return value
-
-
-def parse_deploy(data: Mapping[str, Any], *, app_id: str) -> DeployInfo:
-    what = "deploy answer"
-    return DeployInfo(
-        app_id=_text(data, "app_id", required=False, what=what) or app_id,
-        deploy_id=_text(data, "deploy_id", required=True, what=what) or "",
-        status=_text(data, "status", required=True, what=what) or "",
-        environment=_text(data, "environment", required=False, what=what),
-        message=_text(data, "message", required=False, what=what),
-        error=_text(data, "error", required=False, what=what),
-        url=_text(data, "url", required=False, what=what),
-        created_at=_text(data, "created_at", required=False, what=what),
-    )
-
-
-def parse_upload_target(data: Mapping[str, Any]) -> UploadTarget:
-    what = "upload answer"
-    key = _text(data, "bundle_s3_key", required=True, what=what) or ""
-    headers = data.get("headers") or {}
-    if not isinstance(headers, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-    ):
-        raise ApiError("the API's upload answer has invalid 'headers'")
-    creds_data = data.get("credentials")
-    credentials = None
-    if creds_data is not None:
-        if not isinstance(creds_data, dict):
-            raise ApiError("the API's upload answer has invalid 'credentials'")
-        cw = "upload credentials"
-        credentials = S3Credentials(
-            access_key_id=_text(creds_data, "access_key_id", required=True, what=cw) or "",
-            secret_access_key=_text(creds_data, "secret_access_key", required=True, what=cw) or "",
-            session_token=_text(creds_data, "session_token", required=False, what=cw),
-            bucket=_text(creds_data, "bucket", required=True, what=cw) or "",
-            region=_text(creds_data, "region", required=False, what=cw),
-            endpoint_url=_text(creds_data, "endpoint_url", required=False, what=cw),
-        )
-    target = UploadTarget(
-        upload_id=_text(data, "upload_id", required=False, what=what),
-        bundle_s3_key=key,
-        expires_at=_text(data, "expires_at", required=False, what=what),
-        already_uploaded=data.get("already_uploaded") is True,
-        presigned_url=_text(data, "presigned_url", required=False, what=what),
-        headers=dict(headers),
-        credentials=credentials,
-    )
-    if not target.already_uploaded and not (target.presigned_url or target.credentials):
-        raise ApiError("the API's upload answer has neither 'presigned_url' nor 'credentials'")
-    return target
-
-
-def parse_logs(data: Mapping[str, Any], offset: int) -> LogChunk:
-    lines = data.get("lines")
-    next_offset = data.get("next_offset", offset + (len(lines) if isinstance(lines, list) else 0))
-    if not isinstance(lines, list) or not isinstance(next_offset, int):
-        raise ApiError("the API's log answer has no valid 'lines'/'next_offset'")
-    return LogChunk(lines=[str(line) for line in lines], next_offset=next_offset)
-
-
-def render_error_body(response: httpx.Response) -> str:
-    """A readable one-line message from ErrorResponse, HTTPValidationError, or anything else."""
-    try:
-        data = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _snippet(response.text) or response.reason_phrase or "no message"
-    message = _known_error_shape(data) if isinstance(data, dict) else None
-    # An empty message says nothing: fall back to the whole body.
-    return _snippet(message or json.dumps(data))
-
-
-def _known_error_shape(data: dict[str, Any]) -> str | None:
-    error = data.get("error")
-    if isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"]:
-        kind = error.get("type")
-        return (
-            f"{error['message']} ({kind})" if isinstance(kind, str) and kind else error["message"]
-        )
-    if isinstance(error, str):
-        return error
-    detail = data.get("detail")
-    if isinstance(detail, str):
-        return detail
-    if isinstance(detail, list):
-        return "; ".join(_validation_item(item) for item in detail)
-    message = data.get("message")
-    return message if isinstance(message, str) else None
-
-
-def _validation_item(item: Any) -> str:
-    if not isinstance(item, dict):
-        return str(item)
-    loc = item.get("loc")
-    where = ".".join(str(part) for part in loc) if isinstance(loc, list) else ""
-    msg = str(item.get("msg", "invalid"))
-    return f"{where}: {msg}" if where else msg
-
-
-def _snippet(text: str, limit: int = 200) -> str:
-    # A proxy's HTML error page: keep the words, drop the markup, one line.
-    text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.S | re.I)
-    text = " ".join(re.sub(r"<[^>]+>", " ", text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _describe_transport_error(exc: httpx.TransportError) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return "the API did not answer in time"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect ({exc})"
-    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -25,9 +25,12 @@ from mixpeek_cli.reporter import Reporter
 from mixpeek_cli.settings import Settings
 
 if TYPE_CHECKING:
-    from mixpeek_cli.api import ApiClient, DeployInfo
+    from mixpeek_cli.api import ApiClient
+    from mixpeek_cli.api_models import DeployInfo
+    from mixpeek_cli.app_lookup import AppLookup
+    from mixpeek_cli.bundle import Bundle
+    from mixpeek_cli.upload import PreviousUpload, Uploaded
 
-BUNDLE_FILENAME = "bundle.zip"
 LARGEST_SHOWN = 5
 
 
@@ -65,7 +68,8 @@ class DeployResult:
     git_commit_sha: str | None
     git_commit_message: str | None
     git_author: str | None
-    already_uploaded: bool = False
+    upload_reused: bool = False
+    smoke_test: dict[str, Any] | None = None
     dry_run: bool = False
     waited: bool = True
     timed_out: bool = False
@@ -103,7 +107,8 @@ class DeployResult:
             "git_commit_sha": self.git_commit_sha,
             "git_commit_message": self.git_commit_message,
             "git_author": self.git_author,
-            "already_uploaded": self.already_uploaded,
+            "upload_reused": self.upload_reused,
+            "smoke_test": self.smoke_test,
             "dry_run": self.dry_run,
             "timed_out": self.timed_out,
             "largest_files": [{"path": p, "bytes": n} for p, n in self.largest_files],
@@ -238,22 +243,21 @@ def _deploy_bundle(
             collected = collect_files(root, NullReporter())
             result.audit = build_audit(root, collected, bundle.files)
             return result
-        app_id, api_key = settings.require_remote()
-        from mixpeek_cli.api import ApiClient, RawJson
+        app_id, _ = settings.require_remote()
+        from mixpeek_cli.api import RawJson
+        from mixpeek_cli.app_lookup import AppLookup
         from mixpeek_cli.upload import BundleZip, upload_bundle
 
-        # Retries of every call stop at the overall --timeout, not just the wait.
-        deadline = time.monotonic() + settings.timeout
-        with ApiClient(settings.base_url, api_key, trace=trace, deadline=deadline) as api:
+        with open_api(settings, trace) as api:
+            # Only now, with every local stage passed, does anything reach the network.
+            site = AppLookup(api, app_id, settings.base_url, trace)
             try:
                 uploaded = upload_bundle(
                     BundleZip(path=bundle.zip_path, size=bundle.size, sha256=bundle.sha256),
-                    settings=settings,
+                    api=api,
                     app_id=app_id,
-                    request_target=lambda: api.create_upload(
-                        app_id, filename=BUNDLE_FILENAME, size=bundle.size, sha256=bundle.sha256
-                    ),
                     reporter=reporter,
+                    previous=_previous_upload(bundle, settings, app_id),
                     trace=trace,
                 )
             except KeyboardInterrupt:
@@ -261,8 +265,9 @@ def _deploy_bundle(
                     "interrupted during the upload; no deploy was created",
                     hint="run the deploy again",
                 ) from None
+            _remember_upload(bundle, settings, app_id, uploaded)
             result.bundle_s3_key = uploaded.bundle_s3_key
-            result.already_uploaded = uploaded.already_uploaded
+            result.upload_reused = uploaded.reused
             body = {
                 "message": message,
                 "environment": settings.environment,
@@ -273,9 +278,51 @@ def _deploy_bundle(
                 "git_commit_message": git.commit_message,
                 "git_author": git.author,
             }
-            return create_and_follow(api, app_id, body, request, settings, reporter, result)
+            return create_and_follow(
+                api, app_id, body, request, settings, reporter, result, site=site, trace=trace
+            )
     finally:
         bundle.cleanup()  # keeps a zip the re-deploy cache holds
+
+
+def open_api(settings: Settings, trace: Callable[[str], None] | None) -> ApiClient:
+    """The API client for one deploy: every call's retries stop at the overall --timeout."""
+    from mixpeek_cli.api import ApiClient
+
+    _, api_key = settings.require_remote()
+    return ApiClient(
+        settings.base_url,
+        api_key,
+        namespace=settings.namespace,
+        trace=trace,
+        deadline=time.monotonic() + settings.timeout,
+    )
+
+
+def _previous_upload(bundle: Bundle, settings: Settings, app_id: str) -> PreviousUpload | None:
+    """The earlier upload of this very bundle to this API and app, kept with the bundle."""
+    from mixpeek_cli.upload.reuse import decode, record_name
+
+    data = bundle.cached_extra(record_name(settings.base_url, app_id))
+    if data is None:
+        return None
+    return decode(data, base_url=settings.base_url, app_id=app_id, size=bundle.size)
+
+
+def _remember_upload(bundle: Bundle, settings: Settings, app_id: str, uploaded: Uploaded) -> None:
+    from mixpeek_cli.upload.reuse import PreviousUpload, record_name
+
+    if uploaded.reused:
+        return
+    record = PreviousUpload(
+        base_url=settings.base_url,
+        app_id=app_id,
+        bundle_s3_key=uploaded.bundle_s3_key,
+        size=bundle.size,
+        md5=uploaded.md5,
+        uploaded_at=uploaded.uploaded_at,
+    )
+    bundle.keep_extra(record_name(settings.base_url, app_id), record.encode())
 
 
 def create_and_follow(
@@ -286,6 +333,9 @@ def create_and_follow(
     settings: Settings,
     reporter: Reporter,
     result: DeployResult,
+    *,
+    site: AppLookup,
+    trace: Callable[[str], None] | None = None,
 ) -> DeployResult:
     """POST the deploy, then (unless --no-wait) follow it; ``result`` is filled in and returned."""
     from mixpeek_cli.follow import follow_deploy
@@ -301,6 +351,7 @@ def create_and_follow(
         if held.interrupted:
             raise KeyboardInterrupt
         if not request.wait:
+            result.url = site.url(result.environment)
             return result
         followed = follow_deploy(
             api,
@@ -308,6 +359,7 @@ def create_and_follow(
             reporter=reporter,
             poll_interval=settings.poll_interval,
             timeout=settings.timeout,
+            trace=trace,
         )
     except KeyboardInterrupt:
         raise Interrupted(
@@ -325,13 +377,21 @@ def create_and_follow(
     _absorb(result, followed.deploy)
     result.timed_out = followed.timed_out
     result.log_tail = followed.log_tail
+    result.url = site.url(result.environment)
     return result
 
 
 # What the stages after git metadata import, in the order they need it.
 _BUNDLE_STAGE = ("mixpeek_cli.bundle", "mixpeek_cli.secret_files", "mixpeek_cli.source_files")
 # httpcore too: httpx imports it only when the first client is made (~15 ms).
-_API_STAGE = ("httpx", "httpcore", "mixpeek_cli.api", "mixpeek_cli.upload")
+_API_STAGE = (
+    "httpx",
+    "httpcore",
+    "mixpeek_cli.api",
+    "mixpeek_cli.upload",
+    "mixpeek_cli.follow",
+    "httpx_sse",
+)
 
 
 def _preload(*modules: str) -> None:
@@ -357,7 +417,8 @@ def _preload(*modules: str) -> None:
 def _absorb(result: DeployResult, deploy: DeployInfo) -> None:
     result.deploy_id = deploy.deploy_id
     result.status = deploy.status
-    result.url = deploy.url
     result.error = deploy.error
+    if deploy.smoke_test is not None:
+        result.smoke_test = deploy.smoke_test.to_json()
     if deploy.environment:
         result.environment = deploy.environment

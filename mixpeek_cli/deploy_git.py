@@ -6,7 +6,6 @@ cannot be fetched by the service, so that deploy is refused before anything is s
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from mixpeek_cli.deploy import (
     DeployRequest,
     DeployResult,
     create_and_follow,
+    open_api,
     resolve_message,
 )
 from mixpeek_cli.errors import UsageError
@@ -59,8 +59,8 @@ def deploy_from_git(
     )
     if request.dry_run:
         return result
-    app_id, api_key = settings.require_remote()
-    from mixpeek_cli.api import ApiClient
+    app_id, _ = settings.require_remote()
+    from mixpeek_cli.app_lookup import AppLookup
 
     body = {
         "message": result.message,
@@ -70,6 +70,8 @@ def deploy_from_git(
         "git_commit_message": git.commit_message,
         "git_author": git.author,
     }
-    deadline = time.monotonic() + settings.timeout
-    with ApiClient(settings.base_url, api_key, trace=trace, deadline=deadline) as api:
-        return create_and_follow(api, app_id, body, request, settings, reporter, result)
+    with open_api(settings, trace) as api:
+        site = AppLookup(api, app_id, settings.base_url, trace)
+        return create_and_follow(
+            api, app_id, body, request, settings, reporter, result, site=site, trace=trace
+        )

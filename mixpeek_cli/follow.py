@@ -1,19 +1,35 @@
-"""Follow a deploy until it is final: cheap polling, log streaming, a hard deadline."""
+"""Follow a deploy until it is final: the live build log, status polls beside it, a deadline.
+
+The log stream (:mod:`mixpeek_cli.log_stream`) shows every line once and in order, and
+its ``event: done`` says the deploy is final: the status is fetched once, at once. Status
+polls run beside it on their back-off schedule, so a final status is noticed within one
+poll interval even when the stream stalls, drops or never says ``done``; the stream is
+then given :data:`STREAM_GRACE` seconds to deliver the log's last lines.
+"""
 
 from __future__ import annotations
 
+import queue
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from mixpeek_cli.api import ApiClient, DeployInfo
 from mixpeek_cli.errors import ApiError
+from mixpeek_cli.log_stream import Done, Dropped, Event, Line, StreamReader, Unavailable
 from mixpeek_cli.reporter import Reporter
+
+if TYPE_CHECKING:
+    from mixpeek_cli.api import ApiClient, Trace
+    from mixpeek_cli.api_models import DeployInfo
 
 MAX_POLL_INTERVAL = 5.0
 GROWTH = 1.5
 LOG_TAIL = 20
 NOT_FOUND_RETRIES = 4
+# After the polls saw the final status, how long the stream may take to send the rest.
+STREAM_GRACE = 3.0
 
 
 def poll_intervals(first: float) -> Iterator[float]:
@@ -39,69 +55,158 @@ def follow_deploy(
     reporter: Reporter,
     poll_interval: float,
     timeout: float,
+    trace: Trace | None = None,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
 ) -> FollowResult:
-    """Poll until ``complete``/``failed`` or until ``timeout`` seconds have passed."""
-    deadline = clock() + timeout
-    logs = _LogFollower(api, deploy.app_id, deploy.deploy_id, reporter)
-    if deploy.final:
-        logs.fetch(deadline)
-    reporter.status(deploy.status)
-    current = deploy
-    not_found = 0
-    for interval in poll_intervals(poll_interval):
-        if current.final:
-            break
-        remaining = deadline - clock()
-        if remaining <= 0:
-            logs.fetch(deadline)
-            return FollowResult(current, timed_out=True, log_tail=logs.tail)
-        sleep(min(interval, remaining))
+    """Show the build log and status until ``complete``/``failed`` or ``timeout`` seconds."""
+    follower = _Follower(api, deploy, reporter, poll_interval, clock() + timeout, trace, clock)
+    try:
+        return follower.run()
+    finally:
+        follower.reader.stop()
+
+
+class _Follower:
+    def __init__(
+        self,
+        api: ApiClient,
+        deploy: DeployInfo,
+        reporter: Reporter,
+        poll_interval: float,
+        deadline: float,
+        trace: Trace | None,
+        clock: Callable[[], float],
+    ) -> None:
+        self.api = api
+        self.current = deploy
+        self.reporter = reporter
+        self.deadline = deadline
+        self.trace = trace
+        self.clock = clock
+        self.intervals = poll_intervals(poll_interval)
+        self.reader = StreamReader(api, deploy.app_id, deploy.deploy_id).start()
+        self.streaming = True
+        self.tail: deque[str] = deque(maxlen=LOG_TAIL)
+        self.not_found = 0
+
+    def run(self) -> FollowResult:
+        if not self.current.final:
+            self.reporter.status(self.current.status)
+        next_poll = self.clock() + next(self.intervals)
+        # When the status is known to be final: the stream then only has its grace.
+        final_at = self.clock() if self.current.final else None
+        while True:
+            now = self.clock()
+            if final_at is not None:
+                if not self.streaming or now >= final_at + STREAM_GRACE:
+                    break
+                wake = final_at + STREAM_GRACE
+            elif now >= self.deadline:
+                self._drain()
+                return FollowResult(self.current, timed_out=True, log_tail=list(self.tail))
+            else:
+                wake = min(next_poll, self.deadline)
+            event = self._next_event(max(0.0, wake - now))
+            if event is not None:
+                if self._handle(event) and final_at is None:
+                    next_poll = self.clock()  # `done`: the status is final now; ask once
+                continue
+            if final_at is None and self.clock() >= next_poll:
+                if self._poll() and self.current.final:
+                    final_at = self.clock()
+                next_poll = self.clock() + next(self.intervals)
+        self.reporter.status(self.current.status)
+        return FollowResult(self.current, timed_out=False, log_tail=list(self.tail))
+
+    def _next_event(self, wait: float) -> Event | None:
         try:
-            latest = api.get_deploy(current.app_id, current.deploy_id, deadline=deadline)
+            if wait > 0:
+                return self.reader.events.get(timeout=wait)
+            return self.reader.events.get_nowait()
+        except queue.Empty:
+            return None
+
+    def _handle(self, event: Event) -> bool:
+        """Show ``event``; True when it is the stream's ``done``."""
+        if isinstance(event, Line):
+            self.reporter.log_lines([event.text])
+            self.tail.append(event.text)
+            return False
+        if isinstance(event, Done):
+            self.streaming = False
+            return True
+        if isinstance(event, Unavailable):
+            self.streaming = False
+            self._note(f"no build log stream ({event.reason}): following by status polls alone")
+        elif isinstance(event, Dropped):
+            self._note(f"log stream dropped ({event.reason}); reconnecting in {event.wait:.1f}s")
+        return False
+
+    def _drain(self) -> None:
+        while (event := self._next_event(0)) is not None:
+            self._handle(event)
+
+    def _poll(self) -> bool:
+        """Fetch the status; False when a fresh deploy is not known yet (404) and skipped."""
+        try:
+            latest = self.api.get_deploy(
+                self.current.app_id, self.current.deploy_id, deadline=self.deadline
+            )
         except ApiError as exc:
             # A store that is only eventually consistent may not know a deploy it just made.
-            if exc.status_code != 404 or not_found >= NOT_FOUND_RETRIES:
+            if exc.status_code != 404 or self.not_found >= NOT_FOUND_RETRIES:
                 raise
-            not_found += 1
-            continue
-        not_found = 0
-        if latest.final:
-            # Show the build's last lines before the verdict they explain.
-            logs.fetch(deadline)
-        if latest.status != current.status:
-            reporter.status(latest.status)
-        if not latest.final:
-            logs.fetch(deadline)
-        current = latest
-    return FollowResult(current, timed_out=False, log_tail=logs.tail)
+            self.not_found += 1
+            return False
+        self.not_found = 0
+        # A final status is told after the log lines that explain it (see run()).
+        if latest.status != self.current.status and not latest.final:
+            self.reporter.status(latest.status)
+        self.current = latest
+        return True
+
+    def _note(self, line: str) -> None:
+        if self.trace is not None:
+            self.trace(line)
 
 
-class _LogFollower:
-    def __init__(self, api: ApiClient, app_id: str, deploy_id: str, reporter: Reporter) -> None:
-        self._api = api
-        self._app_id = app_id
-        self._deploy_id = deploy_id
-        self._reporter = reporter
-        self._offset = 0
-        self._enabled = True
-        self.tail: list[str] = []
+@dataclass
+class LogRead:
+    lines: list[str]
+    available: bool  # False: the server offers no log stream
+    complete: bool  # True: the stream said `done` (the whole log of a final deploy)
 
-    def fetch(self, deadline: float) -> None:
-        if not self._enabled:
-            return
-        try:
-            chunk = self._api.get_logs(
-                self._app_id, self._deploy_id, self._offset, deadline=deadline
-            )
-        except ApiError:
-            # Logs are a courtesy; a failing log endpoint must not fail the deploy.
-            return
-        if chunk is None:
-            self._enabled = False
-            return
-        if chunk.lines:
-            self._reporter.log_lines(chunk.lines)
-            self.tail = (self.tail + chunk.lines)[-LOG_TAIL:]
-        self._offset = max(self._offset, chunk.next_offset)
+
+def read_log(
+    api: ApiClient,
+    deploy: DeployInfo,
+    *,
+    timeout: float,
+    idle: float = 1.0,
+    clock: Callable[[], float] = time.monotonic,
+) -> LogRead:
+    """The build log so far, without following it.
+
+    A final deploy's stream replays its whole log, then says ``done``; a running one's
+    stream would go on live, so it is read until ``idle`` seconds pass without a line.
+    """
+    reader = StreamReader(api, deploy.app_id, deploy.deploy_id).start()
+    lines: list[str] = []
+    end = clock() + timeout
+    try:
+        while (left := end - clock()) > 0:
+            try:
+                event = reader.events.get(timeout=left if deploy.final else min(idle, left))
+            except queue.Empty:
+                if deploy.final:
+                    continue
+                return LogRead(lines, available=True, complete=False)
+            if isinstance(event, Line):
+                lines.append(event.text)
+            elif isinstance(event, Done):
+                return LogRead(lines, available=True, complete=True)
+            elif isinstance(event, Unavailable):
+                return LogRead(lines, available=False, complete=False)
+        return LogRead(lines, available=True, complete=False)
+    finally:
+        reader.stop()

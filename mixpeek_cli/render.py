@@ -67,11 +67,14 @@ def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool
     if not result.waited:
         if not quiet:
             say(f"deploy {deploy} created ({result.status}); not waiting (--no-wait)")
+            if result.url:
+                say(f"it will be served at {result.url}")
             say(f"follow it with: mixpeek deploys status {deploy} --wait")
         return
     if code == ExitCode.OK:
-        where = f" at {result.url}" if result.url else ""
+        where = f": {result.url}" if result.url else ""
         say(f"deploy {deploy} complete{where}")
+        _tell_smoke_test(result, console)
     elif code == ExitCode.DEPLOY_FAILED:
         say(f"error: deploy {deploy} failed: {result.error or 'no reason given by the server'}")
         if result.log_tail and quiet:  # without --quiet they were shown as they came
@@ -86,6 +89,30 @@ def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool
         )
     else:
         say(f"error: deploy {deploy} ended with an unknown status {result.status!r}")
+
+
+def _tell_smoke_test(result: DeployResult, console: Console) -> None:
+    smoke = result.smoke_test
+    if not smoke:
+        return
+    took = smoke.get("duration_ms")
+    timing = f" in {took:.0f} ms" if isinstance(took, (int, float)) else ""
+    where = f" of {smoke['url']}" if smoke.get("url") else ""
+    if smoke.get("passed"):
+        console.print(f"smoke test{where} passed{timing}", markup=False, highlight=False)
+        return
+    errors = "; ".join(str(e) for e in smoke.get("errors") or []) or "no reason given"
+    console.print(
+        f"[yellow]warning:[/] {_escape(f'the smoke test{where} did not pass{timing}: {errors}')}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
 
 
 def age(created_at: str | None, now: datetime | None = None) -> str:

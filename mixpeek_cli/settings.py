@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from mixpeek_cli.errors import UsageError
@@ -29,12 +29,11 @@ DEFAULT_POLL_INTERVAL = 1.0
 DEFAULT_TIMEOUT = 900.0
 ENVIRONMENTS = ("staging", "production")
 PROJECT_FILE = "mixpeek.toml"
-DEFAULT_S3_PREFIX = "mixpeek-bundles/"
-DEFAULT_MULTIPART_THRESHOLD = 8 * 1024 * 1024
-MIN_MULTIPART_THRESHOLD = 5 * 1024 * 1024  # S3's smallest part
 
-# App ids travel in URL paths; anything outside this set is a typo or an injection.
+# App ids travel in URL paths and namespaces in a header; anything outside this set is a
+# typo or an injection.
 _APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_NAMESPACE = _APP_ID
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,12 +47,8 @@ class Settings:
     # Where each setting came from ("flag", "env MIXPEEK_...", PROJECT_FILE, "user config",
     # "default", "unset"): `mixpeek whoami` shows it, never the key itself.
     sources: dict[str, str] = field(default_factory=dict)
-    # Uploads (docs/upload.md). A bucket of your own replaces the uploads endpoint.
-    bundle_bucket: str | None = None
-    s3_prefix: str = DEFAULT_S3_PREFIX
-    s3_endpoint_url: str | None = None
-    s3_checksums: Literal["when_supported", "when_required"] = "when_supported"
-    multipart_threshold: int = DEFAULT_MULTIPART_THRESHOLD
+    # Sent as X-Namespace on Mixpeek calls when set, never otherwise.
+    namespace: str | None = None
 
     def require_remote(self) -> tuple[str, str]:
         """The app id and key a network call needs, or a UsageError naming what to set."""
@@ -96,10 +91,7 @@ def resolve_settings(
     poll_interval: float | None = None,
     timeout: float | None = None,
     stored_key: Callable[[], str | None] | None = None,
-    bucket: str | None = None,
-    s3_prefix: str | None = None,
-    s3_endpoint_url: str | None = None,
-    s3_checksums: str | None = None,
+    namespace: str | None = None,
 ) -> Settings:
     """Merge flags (the keyword arguments), ``env`` and ``root/mixpeek.toml``.
 
@@ -152,17 +144,7 @@ def resolve_settings(
             pick(timeout, "MIXPEEK_TIMEOUT", None, DEFAULT_TIMEOUT), "timeout (--timeout)"
         ),
         sources=sources,
-        bundle_bucket=_bucket(pick(bucket, "MIXPEEK_BUNDLE_BUCKET", "bundle_bucket", None)),
-        s3_prefix=_s3_prefix(pick(s3_prefix, "MIXPEEK_S3_PREFIX", "s3_prefix", DEFAULT_S3_PREFIX)),
-        s3_endpoint_url=_s3_endpoint(
-            pick(s3_endpoint_url, "AWS_ENDPOINT_URL_S3", "s3_endpoint_url", None)
-        ),
-        s3_checksums=_s3_checksums(
-            pick(s3_checksums, "MIXPEEK_S3_CHECKSUMS", "s3_checksums", "when_supported")
-        ),
-        multipart_threshold=_threshold(
-            pick(None, "MIXPEEK_MULTIPART_THRESHOLD", None, DEFAULT_MULTIPART_THRESHOLD)
-        ),
+        namespace=_namespace(pick(namespace, "MIXPEEK_NAMESPACE", "namespace", None)),
     )
 
 
@@ -209,62 +191,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-# -- upload settings (docs/upload.md) -------------------------------------------------------
-
-# S3, MinIO and R2 bucket names; a stray "s3://" or "/" is a typo worth stopping on.
-_BUCKET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$")
-
-
-def _bucket(value: Any) -> str | None:
+def _namespace(value: Any) -> str | None:
     if value is None or value == "":
         return None
     name = str(value)
-    if not _BUCKET.match(name):
+    if not _NAMESPACE.match(name):
         raise UsageError(
-            f"invalid bucket name {name!r}",
-            hint="give the bare bucket name (no s3:// and no path; use --s3-prefix for a path)",
+            f"invalid namespace {name!r}",
+            hint="a namespace holds only letters, digits, '_', '-' and '.' (e.g. ns_abc123)",
         )
     return name
-
-
-def _s3_prefix(value: Any) -> str:
-    prefix = str(value).lstrip("/")
-    # Keys are "{prefix}{app_id}/...": an empty prefix is the bucket's root.
-    return prefix if not prefix or prefix.endswith("/") else prefix + "/"
-
-
-def _s3_endpoint(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    url = str(value).strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(
-            f"invalid S3 endpoint URL {value!r}",
-            hint="give an http(s) URL such as https://minio.example.com:9000",
-        )
-    return url
-
-
-def _s3_checksums(value: Any) -> Literal["when_supported", "when_required"]:
-    if value == "when_required":
-        return "when_required"
-    if value == "when_supported":
-        return "when_supported"
-    raise UsageError(
-        f"invalid S3 checksum setting {value!r}",
-        hint="use when_supported (SHA-256 checksums) or when_required (Content-MD5 only)",
-    )
-
-
-def _threshold(value: Any) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        number = -1
-    if number < MIN_MULTIPART_THRESHOLD:
-        raise UsageError(
-            f"invalid MIXPEEK_MULTIPART_THRESHOLD {value!r}",
-            hint=f"give a number of bytes, at least {MIN_MULTIPART_THRESHOLD} (5 MiB)",
-        )
-    return number

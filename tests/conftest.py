@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -40,13 +41,26 @@ def emulator() -> Iterator[Emulator]:
 def emu(emulator: Emulator) -> Iterator[Emulator]:
     """The shared emulator, reset to defaults around each test."""
     state = emulator.state
-    state.configure(
-        build_seconds=0.4, upload_mode="presigned", fail_builds_with=None, logs_enabled=True
-    )
+    defaults = {
+        "build_seconds": 0.4,
+        "fail_builds_with": None,
+        "api_keys": None,
+        "upload_url_seconds": 3600,
+        "stream_enabled": True,
+        "stream_cut_after": None,
+        "stream_cuts": 1,
+        "stream_stall_after": None,
+        "smoke_test_errors": None,
+        "expired_urls": 0,
+        "bad_signature_urls": 0,
+        "client_s3_endpoint_url": None,
+    }
+    state.configure(**defaults)
     state.clear_faults()
     state.clear_requests()
     yield emulator
     state.clear_faults()
+    state.configure(**defaults)
 
 
 @pytest.fixture
@@ -235,3 +249,38 @@ def private_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_CONFIG_GLOBAL", "GIT_INDEX_FILE"):
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+def calls(emu: Emulator) -> list[dict]:  # type: ignore[type-arg]
+    """Every API and S3 request the CLI made, in the order they arrived.
+
+    The emulator's own S3 calls (its HEAD for verify-upload, the build's GET, a test's
+    boto3 client) carry its user agent and are left out.
+    """
+    api = [{**r, "to": "api"} for r in emu.state.requests]
+    s3 = [
+        {**r, "to": "s3"}
+        for r in emu.state.s3_requests
+        if "mixpeek-emulator" not in r["headers"].get("user-agent", "")
+    ]
+    return sorted(api + s3, key=lambda r: r["id"])
+
+
+def server_log(emu: Emulator, deploy_id: str, app_id: str = APP_ID) -> list[str]:
+    """The deploy's whole build log as the server holds it (its stream's replay).
+
+    Reading it is a request too: take ``calls`` first.
+    """
+    import httpx
+    from httpx_sse import connect_sse
+
+    lines: list[str] = []
+    headers = {"Authorization": "Bearer test-reader"}
+    with httpx.Client(base_url=emu.base_url, headers=headers, timeout=30) as client:
+        path = f"/v1/apps/{app_id}/deploys/{deploy_id}/logs/stream"
+        with connect_sse(client, "GET", path) as source:
+            for event in source.iter_sse():
+                if event.event == "done":
+                    break
+                lines.append(json.loads(event.data)["line"])
+    return lines

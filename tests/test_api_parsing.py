@@ -7,15 +7,16 @@ import json
 import httpx
 import pytest
 
-from mixpeek_cli.api import (
-    RawJson,
-    encode_body,
+from mixpeek_cli.api import RawJson, encode_body
+from mixpeek_cli.api_errors import failure_for, render_error_body
+from mixpeek_cli.api_models import (
+    parse_app,
     parse_deploy,
-    parse_logs,
-    parse_upload_target,
-    render_error_body,
+    parse_log_data,
+    parse_upload_check,
+    parse_upload_url,
 )
-from mixpeek_cli.errors import ApiError
+from mixpeek_cli.errors import ApiError, AuthError, ExitCode
 
 
 def response(status: int, *, json=None, text: str | None = None) -> httpx.Response:  # type: ignore[no-untyped-def]
@@ -81,37 +82,116 @@ def test_unknown_status_is_kept_not_rejected():
     assert info.status == "optimizing" and not info.final
 
 
-def test_upload_target_needs_a_way_to_upload():
-    with pytest.raises(ApiError, match="presigned_url"):
-        parse_upload_target({"bundle_s3_key": "k"})
-    target = parse_upload_target({"bundle_s3_key": "k", "already_uploaded": True})
-    assert target.already_uploaded
-    with pytest.raises(ApiError, match="headers"):
-        parse_upload_target({"bundle_s3_key": "k", "presigned_url": "u", "headers": {"a": 1}})
-
-
-def test_credentials_repr_hides_secrets():
-    target = parse_upload_target(
-        {
-            "bundle_s3_key": "k",
-            "credentials": {
-                "access_key_id": "AKIAEXAMPLE",
-                "secret_access_key": "s3cr3t",
-                "session_token": "tok",
-                "bucket": "b",
-                "region": "us-east-1",
-                "endpoint_url": None,
-            },
-        }
+def test_upload_url_answer_needs_the_url_and_the_key():
+    answer = parse_upload_url(
+        {"upload_url": "https://s3/x?X-Amz-Signature=s", "bundle_s3_key": "k", "expires_in": 3600}
     )
-    assert "s3cr3t" not in repr(target) and "tok" not in repr(target)
+    assert (answer.bundle_s3_key, answer.expires_in) == ("k", 3600)
+    assert "Signature" not in repr(answer)  # the URL is a credential
+    with pytest.raises(ApiError, match="upload_url"):
+        parse_upload_url({"bundle_s3_key": "k"})
+    with pytest.raises(ApiError, match="upload_url"):
+        parse_upload_url({"upload_url": "file:///etc/passwd", "bundle_s3_key": "k"})
+    with pytest.raises(ApiError, match="bundle_s3_key"):
+        parse_upload_url({"upload_url": "https://s3/x"})
 
 
-def test_logs_parsing():
-    chunk = parse_logs({"lines": ["a", "b"], "next_offset": 2}, 0)
-    assert (chunk.lines, chunk.next_offset) == (["a", "b"], 2)
-    with pytest.raises(ApiError):
-        parse_logs({"lines": "nope"}, 0)
+def test_verify_answer_needs_exists_and_tolerates_the_rest():
+    check = parse_upload_check({"exists": True, "etag": '"ab"', "size_bytes": 3}, key="k")
+    assert (check.bundle_s3_key, check.exists, check.etag, check.size_bytes) == (
+        "k",
+        True,
+        '"ab"',
+        3,
+    )
+    assert parse_upload_check({"exists": False, "size_bytes": "3"}, key="k").size_bytes is None
+    with pytest.raises(ApiError, match="exists"):
+        parse_upload_check({"exists": "yes"}, key="k")
+
+
+def test_status_answer_fields_and_smoke_test():
+    info = parse_deploy(
+        {
+            "deploy_id": "d",
+            "status": "complete",
+            "environment": "staging",
+            "source": "cli_upload",
+            "bundle_s3_key": "k",
+            "message": "m",
+            "queued_at": "2026-12-01T00:00:00Z",
+            "queued_by": "ada",
+            "error": None,
+            "smoke_test": {"passed": False, "url": "u", "errors": ["500 on /"], "duration_ms": 12},
+            "unknown_field": {"ignored": True},
+        },
+        app_id="a",
+    )
+    assert info.final and info.app_id == "a" and info.queued_by == "ada"
+    assert info.smoke_test is not None
+    assert info.smoke_test.to_json() == {
+        "passed": False,
+        "url": "u",
+        "errors": ["500 on /"],
+        "duration_ms": 12.0,
+        "tested_at": None,
+    }
+    empty = parse_deploy({"deploy_id": "d", "status": "x", "smoke_test": {}}, app_id="a")
+    assert empty.smoke_test is None
+    failed = parse_deploy(
+        {"deploy_id": "d", "status": "failed", "error": {"message": "no index.html"}}, app_id="a"
+    )
+    assert failed.error == "no index.html"
+
+
+def test_app_answer_gives_the_slug():
+    app = parse_app({"app_id": "a", "slug": "my-app", "meta": {"title": "Mine"}}, app_id="a")
+    assert (app.slug, app.title) == ("my-app", "Mine")
+    assert parse_app({"slug": 3}, app_id="a").slug is None
+
+
+def test_log_events_are_published_objects_but_other_shapes_are_kept():
+    published = parse_log_data('{"ts": 1.5, "line": "Downloading bundle from S3..."}')
+    assert [(entry.line, entry.ts) for entry in published] == [
+        ("Downloading bundle from S3...", 1.5)
+    ]
+    # Two data: lines in one event arrive joined by a newline.
+    assert [e.line for e in parse_log_data('{"line": "a"}\n{"line": "b"}')] == ["a", "b"]
+    assert [e.line for e in parse_log_data("plain text")] == ["plain text"]
+    assert parse_log_data("{}") == [] and parse_log_data("") == []
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "fragments"),
+    [
+        (401, {"error": {"message": "bad key", "type": "AuthenticationError"}}, AuthError, ["401"]),
+        (
+            403,
+            {"error": {"message": "Canvas needs Enterprise", "type": "UnauthorizedError"}},
+            AuthError,
+            ["Canvas needs Enterprise (UnauthorizedError)", "Enterprise plan", "key"],
+        ),
+        (
+            429,
+            {
+                "error": {
+                    "message": "Rate limit exceeded",
+                    "type": "TooManyRequestsError",
+                    "details": {"api_name": "apps.deploy"},
+                }
+            },
+            ApiError,
+            ["rate limited on apps.deploy", "Rate limit exceeded", "per minute"],
+        ),
+        (429, {"error": {"message": "slow down"}}, ApiError, ["rate limited (HTTP 429)"]),
+        (500, {"detail": "boom"}, ApiError, ["HTTP 500: boom"]),
+    ],
+)
+def test_refusals_become_the_right_error(status, body, kind, fragments):
+    error = failure_for(httpx.Response(status, json=body), "POST", "/v1/x", lambda t: t)
+    assert type(error) is kind
+    assert error.exit_code == (ExitCode.AUTH if kind is AuthError else ExitCode.API)
+    for fragment in fragments:
+        assert fragment in error.one_line()
 
 
 @pytest.mark.parametrize(

@@ -229,8 +229,6 @@ def test_dest_bundles_do_not_use_the_cache(app: Path, tmp_path: Path, private_ca
 def test_redeploy_reuses_bundle_and_skips_upload(
     run_cli, emu, app_dir: Path, remote_env: dict[str, str], cli_env: dict[str, str]
 ) -> None:  # type: ignore[no-untyped-def]
-    # A bundle no earlier test sent to the session's emulator, so the first upload is real.
-    (app_dir / "nonce.txt").write_text(f"{os.urandom(8).hex()}\n")
     first: CliRun = run_cli(
         "deploy", str(app_dir), "-m", "one", "--no-wait", "--json", env=remote_env
     )
@@ -241,7 +239,7 @@ def test_redeploy_reuses_bundle_and_skips_upload(
     assert second.code == 0, second.stderr
     one, two = json.loads(first.stdout), json.loads(second.stdout)
     assert two["bundle_sha256"] == one["bundle_sha256"]
-    assert not one["already_uploaded"] and two["already_uploaded"]
+    assert not one["upload_reused"] and two["upload_reused"]
     # The second deploy's inline sources come from the cache, identical to the first's.
     sent = [emu.state.deploy_request(run["deploy_id"])["source_files"] for run in (one, two)]
     assert sent[0] == sent[1]

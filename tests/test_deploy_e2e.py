@@ -7,11 +7,21 @@ import re
 import signal
 import time
 
-from conftest import API_KEY, APP_ID, git, read_bundle, spawn_cli
+from conftest import API_KEY, APP_ID, calls, git, read_bundle, server_log, spawn_cli
 
 from mixpeek_cli.emulator import Emulator
 
 EXPECTED_FILES = {".gitignore", "logo.bin", "main.py", "src/util.py"}
+DEPLOY_FIELDS = {
+    "message",
+    "environment",
+    "source",
+    "bundle_s3_key",
+    "source_files",
+    "git_commit_sha",
+    "git_commit_message",
+    "git_author",
+}
 
 
 def deploy_requests(emu: Emulator) -> list[dict]:  # type: ignore[type-arg]
@@ -20,7 +30,27 @@ def deploy_requests(emu: Emulator) -> list[dict]:  # type: ignore[type-arg]
     ]
 
 
-def test_deploy_uploads_the_bundle_and_follows_to_complete(emu, run_cli, remote_env, app_dir):
+def call_names(emu: Emulator) -> list[str]:
+    """The calls in order, each as "METHOD what" (the app read runs beside the others)."""
+    names = []
+    for call in calls(emu):
+        path = call["path"]
+        if call["to"] == "s3":
+            names.append(f"{call['method']} s3")
+        elif path.endswith("/logs/stream"):
+            names.append("GET stream")
+        elif re.search(r"/deploys/[^/]+$", path):
+            names.append("GET status")
+        elif re.fullmatch(r"/v1/apps/[^/]+", path):
+            names.append("GET app")
+        else:
+            names.append(f"{call['method']} {path.rsplit('/', 1)[-1]}")
+    return names
+
+
+def test_deploy_speaks_the_published_calls_and_follows_to_complete(
+    emu, run_cli, remote_env, app_dir
+):
     result = run_cli("deploy", str(app_dir), "-m", "first deploy", env=remote_env)
 
     assert result.code == 0, result.stderr
@@ -28,11 +58,37 @@ def test_deploy_uploads_the_bundle_and_follows_to_complete(emu, run_cli, remote_
     assert re.fullmatch(r"\S+", deploy_id)
     assert result.stdout == deploy_id + "\n"  # stdout holds the result only
     assert "status: complete" in result.stderr
-    assert "  | " in result.stderr  # build log lines are shown
+    assert f"deploy {deploy_id} complete: http://app-e2e.localhost:" in result.stderr
     assert API_KEY not in result.out_and_err
 
+    names = call_names(emu)
+    assert names.count("GET app") == 1
+    flow = [name for name in names if name != "GET app"]
+    # The stream opens right after the deploy; polls run beside it until it says done.
+    assert flow[:4] == ["POST upload-url", "PUT s3", "POST verify-upload", "POST deploy"]
+    assert set(flow[4:]) == {"GET status", "GET stream"}
+    assert flow.count("GET stream") == 1 and flow[-1] == "GET status"
+
+    recorded = calls(emu)
+    upload_url = next(c for c in recorded if c["path"].endswith("/upload-url"))
+    verify = next(c for c in recorded if c["path"].endswith("/verify-upload"))
+    put = next(c for c in recorded if c["to"] == "s3")
     [request] = deploy_requests(emu)
+    assert upload_url["json"] == {"filename": "bundle.zip", "content_type": "application/zip"}
     body = request["json"]
+    key = body["bundle_s3_key"]
+    assert key.startswith(f"app-builds/{APP_ID}/") and key.endswith("/bundle.zip")
+    assert verify["json"] == {"bundle_s3_key": key}
+    assert put["method"] == "PUT" and put["path"].endswith("/" + key)
+    assert put["headers"]["content-type"] == "application/zip"
+    assert not {"authorization", "x-namespace", "idempotency-key"} & set(put["headers"])
+    for call in recorded:
+        if call["to"] == "api":
+            assert call["headers"]["authorization"] == "Bearer ***"
+            assert "x-namespace" not in call["headers"]  # no namespace configured
+        assert API_KEY not in json.dumps(call)
+
+    assert set(body) == DEPLOY_FIELDS
     assert body["message"] == "first deploy"
     assert body["environment"] == "production"
     assert body["source"] == "cli_upload"
@@ -45,12 +101,16 @@ def test_deploy_uploads_the_bundle_and_follows_to_complete(emu, run_cli, remote_
         r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}",
         request["headers"]["idempotency-key"],
     )
-    assert request["headers"]["authorization"] == "Bearer ***"
 
-    files = read_bundle(emu, body["bundle_s3_key"])
+    files = read_bundle(emu, key)
     assert set(files) == EXPECTED_FILES
     assert files["logo.bin"] == (app_dir / "logo.bin").read_bytes()
     assert files["src/util.py"] == (app_dir / "src" / "util.py").read_bytes()
+
+    # Each line of the build log once, in the server's order.
+    shown = [line[4:] for line in result.stderr.splitlines() if line.startswith("  | ")]
+    assert shown == server_log(emu, deploy_id)
+    assert shown[0] == "Downloading bundle from S3..." and shown[-1] == "Deploy complete!"
 
 
 def test_json_output_is_one_object_with_the_documented_fields(emu, run_cli, remote_env, app_dir):
@@ -79,8 +139,12 @@ def test_json_output_is_one_object_with_the_documented_fields(emu, run_cli, remo
     assert data["status"] == "complete"
     assert data["environment"] == "staging"
     assert data["file_count"] == len(EXPECTED_FILES)
-    assert data["url"].startswith("https://")
-    assert data["bundle_s3_key"].endswith(data["bundle_sha256"] + ".zip")
+    port = emu.base_url.rsplit(":", 1)[1]
+    assert data["url"] == f"http://staging-app-e2e.localhost:{port}"
+    assert data["bundle_s3_key"] == deploy_requests(emu)[0]["json"]["bundle_s3_key"]
+    assert data["upload_reused"] is False
+    assert data["smoke_test"]["passed"] is True
+    assert data["smoke_test"]["url"] == data["url"] + "/"
     assert deploy_requests(emu)[0]["json"]["environment"] == "staging"
 
 
@@ -138,6 +202,7 @@ def test_failed_build_exits_1_with_reason_and_log_lines(emu, run_cli, remote_env
     assert result.code == 1
     assert result.stdout.strip().startswith("dep_")
     assert "failed: tests exploded" in result.stderr
+    assert "  | Deploy failed: tests exploded" in result.stderr
     # The build log was streamed as it came: each line once, no tail repeated after it.
     streamed = [line for line in result.stderr.splitlines() if line.startswith("  | ")]
     assert streamed and len(streamed) == len(set(streamed))
@@ -167,7 +232,9 @@ def test_no_wait_returns_once_created(emu, run_cli, remote_env, app_dir):
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["status"] == "queued"
-    assert not [r for r in emu.state.requests if r["method"] == "GET"]
+    assert data["url"].startswith("http://app-e2e.localhost:")
+    # Nothing follows the deploy: the only read is the app's, for its URL.
+    assert [r["path"] for r in emu.state.requests if r["method"] == "GET"] == [f"/v1/apps/{APP_ID}"]
 
 
 def test_timeout_exits_3_and_says_how_to_check_later(emu, run_cli, remote_env, app_dir):
@@ -213,15 +280,41 @@ def test_missing_app_id_or_key_exits_2_before_any_request(emu, run_cli, remote_e
     assert emu.state.requests == []
 
 
-def test_refused_key_exits_4(emu, run_cli, remote_env, app_dir):
-    emu.state.add_fault(method="POST", path="/uploads$", status=401, times=None)
+def test_refused_key_exits_4_naming_the_key_and_the_plan(emu, run_cli, remote_env, app_dir):
+    emu.state.configure(api_keys=["sk_some_other_key"])
 
     result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
 
     assert result.code == 4
-    assert "refused the key" in result.stderr
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "refused the request (HTTP 403)" in error and "UnauthorizedError" in error
+    assert "Enterprise plan" in error and "MIXPEEK_API_KEY" in error
     assert API_KEY not in result.out_and_err
     assert not deploy_requests(emu)
+    assert emu.state.s3_requests == []
+
+
+def test_rate_limit_names_the_limit(emu, run_cli, remote_env, app_dir):
+    body = {
+        "success": False,
+        "status": 429,
+        "error": {
+            "message": "Rate limit exceeded: 10 per minute",
+            "type": "TooManyRequestsError",
+            "details": {"api_name": "apps.deploy.upload_url"},
+        },
+    }
+    emu.state.add_fault(
+        method="POST", path="/upload-url$", status=429, body=body, retry_after=0, times=None
+    )
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+
+    assert result.code == 5
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert "rate limited on apps.deploy.upload_url (HTTP 429)" in error
+    assert "Rate limit exceeded: 10 per minute" in error and "wait a minute" in error
+    assert len([r for r in emu.state.requests if r["path"].endswith("/upload-url")]) == 8
 
 
 def test_api_errors_exit_5_with_the_servers_message(emu, run_cli, remote_env, app_dir):
@@ -252,9 +345,11 @@ def test_validation_errors_and_html_pages_are_rendered_readably(emu, run_cli, re
         body={"detail": [{"loc": ["body", "message"], "msg": "Field required", "type": "missing"}]},
     )
     validation = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+    # A new bundle: the first one's upload would be reused without asking for a URL.
+    (app_dir / "main.py").write_text("print('second try')\n")
     emu.state.add_fault(
         method="POST",
-        path="/uploads$",
+        path="/upload-url$",
         status=400,
         content_type="text/html",
         body="<html><head><title>Bad</title></head><body><h1>400 Bad Request</h1></body></html>",
@@ -283,39 +378,55 @@ def test_status_polls_survive_five_consecutive_server_errors(emu, run_cli, remot
     assert statuses[-1] == 200
 
 
-def test_already_uploaded_bundle_is_not_uploaded_again(emu, run_cli, remote_env, app_dir):
-    # The emulator is shared by the session: make this tree's bundle one it has never seen.
-    (app_dir / "unique.txt").write_text(f"{time.time_ns()}\n")
-    first = run_cli("deploy", str(app_dir), "-m", "one", "--json", env=remote_env)
-    second = run_cli("deploy", str(app_dir), "-m", "two", "--json", env=remote_env)
+def test_server_without_a_log_stream_is_followed_by_polls(emu, run_cli, remote_env, app_dir):
+    emu.state.configure(stream_enabled=False, build_seconds=0.8)
 
-    assert first.code == 0 and second.code == 0, second.stderr
-    assert json.loads(first.stdout)["already_uploaded"] is False
-    assert json.loads(second.stdout)["already_uploaded"] is True
-    assert "skipping the upload" in second.stderr
-    assert json.loads(first.stdout)["bundle_sha256"] == json.loads(second.stdout)["bundle_sha256"]
-
-
-def test_upload_with_temporary_credentials(emu, run_cli, remote_env, app_dir):
-    emu.state.configure(upload_mode="credentials")
-    (app_dir / "creds-mode.txt").write_text("uploaded with boto3\n")
-
-    result = run_cli("deploy", str(app_dir), "-m", "creds", "--json", env=remote_env)
+    result = run_cli("deploy", str(app_dir), "-m", "nologs", "-v", env=remote_env)
 
     assert result.code == 0, result.stderr
-    key = json.loads(result.stdout)["bundle_s3_key"]
-    assert read_bundle(emu, key)["creds-mode.txt"] == b"uploaded with boto3\n"
+    streams = [r for r in emu.state.requests if r["path"].endswith("/logs/stream")]
+    assert [s["status"] for s in streams] == [404]
+    assert result.stderr.count("no build log stream") == 1
+    assert "  | " not in result.stderr
+    assert "status: complete" in result.stderr
 
 
-def test_server_without_logs_is_asked_once(emu, run_cli, remote_env, app_dir):
-    emu.state.configure(logs_enabled=False, build_seconds=0.8)
+def test_a_smoke_test_that_did_not_pass_is_a_warning(emu, run_cli, remote_env, app_dir):
+    emu.state.configure(smoke_test_errors=["GET / answered 500"])
 
-    result = run_cli("deploy", str(app_dir), "-m", "nologs", env=remote_env)
+    result = run_cli("deploy", str(app_dir), "-m", "smoke", "--json", env=remote_env)
 
     assert result.code == 0, result.stderr
-    log_calls = [r for r in emu.state.requests if r["path"].endswith("/logs")]
-    assert len(log_calls) == 1
-    assert log_calls[0]["status"] == 404
+    smoke = json.loads(result.stdout)["smoke_test"]
+    assert smoke["passed"] is False and smoke["errors"] == ["GET / answered 500"]
+    [warning] = [line for line in result.stderr.splitlines() if "smoke test" in line]
+    assert warning.startswith("warning: the smoke test of http://app-e2e.localhost:")
+    assert "did not pass" in warning and "GET / answered 500" in warning
+
+
+def test_an_app_that_cannot_be_read_leaves_the_url_unknown(emu, run_cli, remote_env, app_dir):
+    emu.state.add_fault(method="GET", path=r"^/v1/apps/[^/]+$", status=404, times=None)
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", "--json", env=remote_env)
+
+    assert result.code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["status"] == "complete" and data["url"] is None
+
+
+def test_namespace_is_sent_on_api_calls_only_when_set(emu, run_cli, remote_env, app_dir):
+    (app_dir / "mixpeek.toml").write_text('namespace = "ns_from_file"\n')
+    from_file = run_cli("deploy", str(app_dir), "-m", "ns", env=remote_env)
+    api_calls = [c for c in calls(emu) if c["to"] == "api"]
+    s3_calls = [c for c in calls(emu) if c["to"] == "s3"]
+    emu.state.clear_requests()
+    flag = run_cli("deploy", str(app_dir), "-m", "ns", "--namespace", "ns_flag", env=remote_env)
+    flagged = [c for c in calls(emu) if c["to"] == "api"]
+
+    assert from_file.code == 0 and flag.code == 0, from_file.stderr + flag.stderr
+    assert api_calls and all(c["headers"]["x-namespace"] == "ns_from_file" for c in api_calls)
+    assert s3_calls and all("x-namespace" not in c["headers"] for c in s3_calls)
+    assert flagged and all(c["headers"]["x-namespace"] == "ns_flag" for c in flagged)
 
 
 def test_dry_run_makes_no_network_call(run_cli, app_dir):
@@ -431,22 +542,6 @@ def test_local_flag_deploys_to_an_embedded_emulator(run_cli, app_dir):
     data = json.loads(result.stdout)
     assert data["status"] == "complete"
     assert "local emulator running at http://127.0.0.1:" in result.stderr
-
-
-def test_large_bundle_goes_multipart_with_credentials(emu, run_cli, remote_env, app_dir):
-    import os
-
-    emu.state.configure(upload_mode="credentials")
-    payload = os.urandom(12 * 1024 * 1024)  # incompressible: the zip passes the 8 MiB threshold
-    (app_dir / "weights.bin").write_bytes(payload)
-
-    result = run_cli("deploy", str(app_dir), "-m", "big", "--json", env=remote_env)
-
-    assert result.code == 0, result.stderr
-    key = json.loads(result.stdout)["bundle_s3_key"]
-    head = emu.s3_client().head_object(Bucket=emu.bucket, Key=key)
-    assert "-" in head["ETag"]  # a multipart ETag is "<md5 of md5s>-<parts>"
-    assert read_bundle(emu, key)["weights.bin"] == payload
 
 
 def test_deploy_against_the_emulator_command(cli_env, run_cli, app_dir):

@@ -1,4 +1,4 @@
-"""`deploys list|status|logs`, and every hint the CLI prints names a command that works."""
+"""`deploys status|logs`, and every hint the CLI prints names a command that works."""
 
 from __future__ import annotations
 
@@ -30,89 +30,13 @@ def run_hint(run_cli, text: str, env) -> CliRun:  # type: ignore[no-untyped-def]
     return run_cli(*hinted_command(text), env=env)  # type: ignore[no-any-return]
 
 
-def fresh_app(remote_env: dict[str, str]) -> dict[str, str]:
-    """The shared emulator keeps every deploy: list those of an app no other test used."""
-    import uuid
-
-    return {**remote_env, "MIXPEEK_APP_ID": f"app_{uuid.uuid4().hex[:12]}"}
-
-
-def test_list_prints_newest_first_as_json_and_lines(run_cli, remote_env, app_dir):
-    remote_env = fresh_app(remote_env)
-    first = make_deploy(run_cli, remote_env, app_dir, "-m", "one", "-e", "staging")
-    second = make_deploy(run_cli, remote_env, app_dir, "-m", "two\nlines", "-e", "production")
-
-    as_json = run_cli("deploys", "list", "--json", env=remote_env)
-    assert as_json.code == 0, as_json.stderr
-    data = json.loads(as_json.stdout)
-    assert [d["deploy_id"] for d in data] == [second, first]
-    assert data[0]["status"] == "complete"
-    assert set(data[0]) >= {"deploy_id", "status", "environment", "message", "created_at", "url"}
-
-    lines = run_cli("deploys", "list", env=remote_env)
-    assert lines.code == 0, lines.stderr
-    rows = [line.split("\t") for line in lines.stdout.splitlines()]
-    assert [row[:3] for row in rows] == [
-        [second, "complete", "production"],
-        [first, "complete", "staging"],
-    ]
-    assert rows[0][4] == "two lines"  # one deploy per line, whatever its message
-    assert re.fullmatch(r"\d+[smhd] ago|just now", rows[0][3])
-
-    staging = run_cli("deploys", "list", "-e", "staging", "--limit", "5", "--json", env=remote_env)
-    assert [d["deploy_id"] for d in json.loads(staging.stdout)] == [first]
-    one = run_cli("deploys", "list", "--limit", "1", "--json", env=remote_env)
-    assert [d["deploy_id"] for d in json.loads(one.stdout)] == [second]
-
-
-def test_list_rejects_bad_flags_before_any_request(emu, run_cli, remote_env):
-    bad_env = run_cli("deploys", "list", "-e", "qa", env=remote_env)
-    assert bad_env.code == 2
-    bad_limit = run_cli("deploys", "list", "--limit", "0", env=remote_env)
-    assert bad_limit.code == 2
-    assert emu.state.requests == []
-
-
-def test_list_draws_a_table_on_a_terminal(emu, cli_env, remote_env, run_cli, app_dir):
-    remote_env = fresh_app(remote_env)
-    deploy_id = make_deploy(run_cli, remote_env, app_dir, "-m", "table me")
-    import os
-
-    master, slave = os.openpty()
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "mixpeek_cli", "deploys", "list"],
-            env={**cli_env, **remote_env},
-            stdin=subprocess.DEVNULL,
-            stdout=slave,
-            stderr=subprocess.PIPE,
-            timeout=60,
-        )
-        os.close(slave)
-        out = b""
-        while True:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # EIO: the other end is closed and drained
-                break
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        os.close(master)
-    text = re.sub(r"\x1b\[[0-9;]*m", "", out.decode())  # bold headers are not colour
-    assert proc.returncode == 0
-    assert re.search(r"ID\s+STATUS\s+ENVIRONMENT\s+AGE\s+MESSAGE", text), text
-    assert deploy_id in text and "table me" in text
-    assert "\t" not in text
-
-
 def test_logs_prints_the_build_log_on_stdout(run_cli, remote_env, app_dir):
     deploy_id = make_deploy(run_cli, remote_env, app_dir, "-m", "logged")
 
     plain = run_cli("deploys", "logs", deploy_id, env=remote_env)
     assert plain.code == 0, plain.stderr
-    assert "installing dependencies" in plain.stdout
+    assert "Validating bundle (index.html, size)..." in plain.stdout
+    assert plain.stdout.splitlines()[-1] == "Deploy complete!"
     assert "  | " not in plain.stdout  # raw lines, not the progress decoration
 
     as_json = run_cli("deploys", "logs", deploy_id, "--json", env=remote_env)
@@ -127,7 +51,7 @@ def test_logs_follow_streams_until_final_with_the_deploy_exit_code(
     ok = make_deploy(run_cli, remote_env, app_dir, "-m", "later", "--no-wait")
     followed = run_cli("deploys", "logs", ok, "--follow", env=remote_env)
     assert followed.code == 0, followed.stderr
-    assert "packaging app" in followed.stdout
+    assert followed.stdout.splitlines()[-1] == "Deploy complete!"
     assert "status: complete" in followed.stderr
 
     emu.state.configure(fail_builds_with="the emulator was told to fail")
@@ -139,15 +63,26 @@ def test_logs_follow_streams_until_final_with_the_deploy_exit_code(
     assert any("told to fail" in line for line in data["lines"])
 
 
-def test_logs_of_a_server_without_logs_warns(emu, run_cli, remote_env, app_dir):
+def test_logs_of_a_server_without_a_stream_warns(emu, run_cli, remote_env, app_dir):
     deploy_id = make_deploy(run_cli, remote_env, app_dir, "-m", "quiet server")
-    emu.state.configure(logs_enabled=False)
+    emu.state.configure(stream_enabled=False)
 
     result = run_cli("deploys", "logs", deploy_id, env=remote_env)
 
     assert result.code == 0
     assert result.stdout == ""
-    assert "keeps no build logs" in result.stderr
+    assert "offers no build log stream" in result.stderr
+
+
+def test_logs_of_a_running_deploy_prints_its_lines_so_far(emu, run_cli, remote_env, app_dir):
+    emu.state.configure(build_seconds=30)
+    deploy_id = make_deploy(run_cli, remote_env, app_dir, "-m", "long build", "--no-wait")
+
+    result = run_cli("deploys", "logs", deploy_id, env=remote_env, timeout=30)
+
+    assert result.code == 0, result.stderr
+    assert "Deploy complete!" not in result.stdout
+    assert f"mixpeek deploys logs {deploy_id} --follow" in result.stderr
 
 
 def test_status_of_an_unknown_deploy_is_an_api_error(run_cli, remote_env):
@@ -267,11 +202,11 @@ def test_no_color_turns_colour_off_on_a_terminal(cli_env):
     env = {k: v for k, v in cli_env.items() if k != "NO_COLOR"}
     env["TERM"] = "xterm-256color"
 
-    code, _, coloured = stderr_on_a_terminal(env, "deploys", "list")
+    code, _, coloured = stderr_on_a_terminal(env, "deploys", "status", "dep_1")
     assert code == 2  # no app id, no key: the error line is red on a terminal
     assert colour_codes(coloured)
 
-    code, _, plain = stderr_on_a_terminal({**env, "NO_COLOR": "1"}, "deploys", "list")
+    code, _, plain = stderr_on_a_terminal({**env, "NO_COLOR": "1"}, "deploys", "status", "dep_1")
     assert code == 2
     assert "error: no app id" in plain
     assert colour_codes(plain) == []
@@ -301,10 +236,12 @@ def test_quiet_prints_errors_only(emu, run_cli, remote_env, app_dir):
     assert "status:" not in failed.stderr  # no progress, only the error
 
 
-def test_verbose_shows_http_exchanges_without_the_key(emu, run_cli, remote_env):
-    result = run_cli("deploys", "list", "--verbose", env=remote_env)
+def test_verbose_shows_http_exchanges_without_the_key(emu, run_cli, remote_env, app_dir):
+    deploy_id = make_deploy(run_cli, remote_env, app_dir, "-m", "verbose")
+    result = run_cli("deploys", "status", deploy_id, "--verbose", env=remote_env)
 
     assert result.code == 0, result.stderr
     assert "http: " in result.stderr
-    assert "/deploys" in result.stderr
+    assert f"/deploys/{deploy_id}" in result.stderr
+    assert "authorization: Bearer ***" in result.stderr
     assert API_KEY not in result.out_and_err

@@ -50,6 +50,48 @@ def project(tmp_path: Path, cli_env: dict[str, str]) -> Path:
     return work
 
 
+DEPLOY_KEYS = {
+    "app_id",
+    "deploy_id",
+    "status",
+    "environment",
+    "message",
+    "url",
+    "error",
+    "bundle_s3_key",
+    "bundle_sha256",
+    "bundle_bytes",
+    "file_count",
+    "input_bytes",
+    "source_files_count",
+    "source_files_skipped",
+    "git_commit_sha",
+    "git_commit_message",
+    "git_author",
+    "upload_reused",
+    "smoke_test",
+    "dry_run",
+    "timed_out",
+    "largest_files",
+    "log_tail",
+    "source",
+}
+STATUS_KEYS = {
+    "app_id",
+    "deploy_id",
+    "status",
+    "environment",
+    "source",
+    "bundle_s3_key",
+    "message",
+    "queued_at",
+    "queued_by",
+    "error",
+    "smoke_test",
+    "timed_out",
+}
+
+
 def parse_one_document(stdout: str) -> object:
     """Exactly one JSON document: json.loads refuses trailing data after it."""
     assert stdout.endswith("\n"), repr(stdout)
@@ -66,7 +108,6 @@ def test_every_command_prints_one_json_document(
     cases: dict[str, tuple[list[str], dict[str, str], str]] = {
         "deploy": (["deploy", "--json", "--ref", "HEAD"], remote_env, ""),
         "bundle": (["bundle", "-o", str(bundle_out), "--json"], {}, ""),
-        "deploys list": (["deploys", "list", "--json"], remote_env, ""),
         "deploys status": (["deploys", "status", deploy_id, "--json"], remote_env, ""),
         "deploys logs": (["deploys", "logs", deploy_id, "--json"], remote_env, ""),
         "init": (["init", "--app", "contract_app", "--json"], {}, ""),
@@ -99,13 +140,17 @@ def test_every_command_prints_one_json_document(
         assert proc.returncode == 0, (name, proc.stderr)
         documents[name] = parse_one_document(proc.stdout)
         assert API_KEY not in proc.stdout + proc.stderr, name
-    arrays = {"deploys list", "hooks pre-push"}
+    arrays = {"hooks pre-push"}
     for name, document in documents.items():
         assert isinstance(document, list if name in arrays else dict), name
     # The hook really deployed the pushed commit, and its array says so.
     [hooked] = documents["hooks pre-push"]  # type: ignore[misc]
     assert (hooked["git_commit_sha"], hooked["status"]) == (sha, "complete")
     assert documents["deploys status"]["deploy_id"] == deploy_id  # type: ignore[index]
+    # The documented shapes (docs/scripting.md), key for key.
+    assert set(documents["deploy"]) == DEPLOY_KEYS  # type: ignore[arg-type]
+    assert set(documents["deploys status"]) == STATUS_KEYS  # type: ignore[arg-type]
+    assert set(documents["deploys logs"]) == STATUS_KEYS | {"lines"}  # type: ignore[arg-type]
 
 
 def test_the_emulator_prints_one_json_line_when_ready(cli_env):
@@ -128,7 +173,6 @@ def test_the_emulator_prints_one_json_line_when_ready(cli_env):
     ("args", "code"),
     [
         (["deploy", "--json", "-m", "x"], 2),  # no API key
-        (["deploys", "list", "--json"], 2),
         (["deploys", "status", "dep_x", "--json"], 2),
         (["deploys", "logs", "dep_x", "--json"], 2),
         (["whoami", "--json", "-e", "qa"], 2),
@@ -189,5 +233,5 @@ def test_shell_completion_offers_subcommands(cli_env, shell, extra):
     )
 
     assert proc.returncode == 0, proc.stderr
-    for name in ("list", "status", "logs"):
+    for name in ("status", "logs"):
         assert name in proc.stdout

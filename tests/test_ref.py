@@ -182,7 +182,8 @@ def test_source_git_sends_the_commit_without_a_bundle(
     assert body["git_commit_sha"] == sha
     assert body["message"] == "second: two"
     assert body.get("bundle_s3_key") is None
-    assert not [r for r in emu.state.requests if r["path"].endswith("/uploads")]
+    assert not [r for r in emu.state.requests if "/deploy/" in r["path"]]  # no upload calls
+    assert emu.state.s3_requests == []
 
 
 def test_source_git_with_ref_uses_that_commit(emu, run_cli, remote_env, cli_env, pushed_repo):

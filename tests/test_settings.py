@@ -92,3 +92,35 @@ def test_require_remote_names_what_to_set(tmp_path):
         s.require_remote()
     s = resolve_settings(root=tmp_path, env={"MIXPEEK_APP_ID": "a", "MIXPEEK_API_KEY": "k"})
     assert s.require_remote() == ("a", "k")
+
+
+def test_namespace_flag_env_file_and_unset(tmp_path):
+    assert resolve_settings(root=tmp_path, env={}).namespace is None
+    write_project(tmp_path, 'namespace = "ns_file"\n')
+    assert resolve_settings(root=tmp_path, env={}).namespace == "ns_file"
+    env = {"MIXPEEK_NAMESPACE": "ns_env"}
+    assert resolve_settings(root=tmp_path, env=env).namespace == "ns_env"
+    flagged = resolve_settings(root=tmp_path, env=env, namespace="ns_flag")
+    assert (flagged.namespace, flagged.sources["namespace"]) == ("ns_flag", "flag")
+
+
+@pytest.mark.parametrize("bad", ["has space", "a\nb", "x/y", "-lead"])
+def test_a_namespace_that_cannot_be_a_header_value_is_refused(tmp_path, bad):
+    with pytest.raises(UsageError, match="invalid namespace"):
+        resolve_settings(root=tmp_path, env={}, namespace=bad)
+
+
+@pytest.mark.parametrize(
+    ("base", "environment", "expected"),
+    [
+        ("https://api.mixpeek.com", "production", "https://my-app.mxp.co"),
+        ("https://api.mixpeek.com", "staging", "https://staging-my-app.mxp.co"),
+        ("http://127.0.0.1:8787", "production", "http://my-app.localhost:8787"),
+        ("http://localhost:9000", "staging", "http://staging-my-app.localhost:9000"),
+        ("https://mixpeek-proxy.example.com", "production", "https://my-app.mxp.co"),
+    ],
+)
+def test_the_site_url_comes_from_the_slug(base, environment, expected):
+    from mixpeek_cli.site_url import site_url
+
+    assert site_url(base, "my-app", environment) == expected

@@ -13,6 +13,8 @@ import pytest
 # Libraries only a stage (bundle, git, upload, API, emulator, rich output) needs.
 HEAVY = (
     "httpx",
+    "httpx_sse",
+    "sse_starlette",
     "boto3",
     "botocore",
     "s3transfer",

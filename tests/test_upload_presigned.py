@@ -16,11 +16,10 @@ import pytest
 from conftest import read_bundle, spawn_cli
 from upload_proxy import S3Proxy
 
-from mixpeek_cli.api import UploadTarget
+from mixpeek_cli.api import ApiClient
 from mixpeek_cli.emulator import Emulator
 from mixpeek_cli.errors import UploadError
 from mixpeek_cli.reporter import NullReporter
-from mixpeek_cli.settings import resolve_settings
 from mixpeek_cli.upload import BundleZip, upload_bundle
 
 MiB = 1024 * 1024
@@ -40,12 +39,6 @@ def proxy(upload_emu: Emulator) -> Iterator[S3Proxy]:
         yield p
 
 
-@pytest.fixture(autouse=True)
-def _unique_bundle(app_dir: Path) -> None:
-    # The emulator is shared by the session: a bundle it already holds is not uploaded.
-    (app_dir / "unique.txt").write_text(os.urandom(8).hex())
-
-
 def api_calls(emu: Emulator, pattern: str) -> list[dict[str, Any]]:
     return [r for r in emu.state.requests if re.search(pattern, r["path"])]
 
@@ -60,7 +53,7 @@ def test_dropped_connection_mid_put_is_retried_from_the_start(
     proxy, upload_emu, run_cli, remote_env, app_dir
 ):
     payload = add_payload(app_dir, 6 * MiB)
-    proxy.add("PUT", "/apps/", "drop", after=1 * MiB)
+    proxy.add("PUT", "/app-builds/", "drop", after=1 * MiB)
 
     result = run_cli("deploy", str(app_dir), "-m", "flaky", "--json", env=remote_env)
 
@@ -73,7 +66,7 @@ def test_dropped_connection_mid_put_is_retried_from_the_start(
 
 
 def test_server_errors_on_the_put_are_retried(proxy, upload_emu, run_cli, remote_env, app_dir):
-    proxy.add("PUT", "/apps/", "status", times=2, status=503, code="SlowDown")
+    proxy.add("PUT", "/app-builds/", "status", times=2, status=503, code="SlowDown")
 
     result = run_cli("deploy", str(app_dir), "-m", "slow down", "--json", env=remote_env)
 
@@ -88,7 +81,7 @@ def test_expired_url_is_renewed_once(upload_emu, run_cli, remote_env, app_dir):
 
     assert result.code == 0, result.stderr
     assert "the upload URL has expired (AccessDenied: Request has expired)" in result.stderr
-    assert len(api_calls(upload_emu, r"/uploads$")) == 2
+    assert len(api_calls(upload_emu, r"/deploy/upload-url$")) == 2
     key = json.loads(result.stdout)["bundle_s3_key"]
     assert "main.py" in read_bundle(upload_emu, key)
 
@@ -100,7 +93,7 @@ def test_bad_signature_is_renewed_once(upload_emu, run_cli, remote_env, app_dir)
 
     assert result.code == 0, result.stderr
     assert "SignatureDoesNotMatch" in result.stderr
-    assert len(api_calls(upload_emu, r"/uploads$")) == 2
+    assert len(api_calls(upload_emu, r"/deploy/upload-url$")) == 2
 
 
 def test_a_second_expired_url_fails_naming_the_cause_and_creates_no_deploy(
@@ -113,13 +106,13 @@ def test_a_second_expired_url_fails_naming_the_cause_and_creates_no_deploy(
     assert result.code == 5, result.stderr
     assert "refused the bundle upload twice: the upload URL has expired" in result.stderr
     assert "clock" in result.stderr
-    assert len(api_calls(upload_emu, r"/uploads$")) == 2
+    assert len(api_calls(upload_emu, r"/deploy/upload-url$")) == 2
     assert api_calls(upload_emu, r"/deploy$") == []
     assert "Traceback" not in result.stderr
 
 
 def test_bytes_altered_in_transit_fail_the_deploy(proxy, upload_emu, run_cli, remote_env, app_dir):
-    proxy.add("PUT", "/apps/", "corrupt")
+    proxy.add("PUT", "/app-builds/", "corrupt")
 
     result = run_cli("deploy", str(app_dir), "-m", "mangled", env=remote_env)
 
@@ -131,24 +124,27 @@ def test_bytes_altered_in_transit_fail_the_deploy(proxy, upload_emu, run_cli, re
 def test_an_etag_that_is_not_the_md5_fails_the_deploy(
     proxy, upload_emu, run_cli, remote_env, app_dir
 ):
-    proxy.add("PUT", "/apps/", "etag", etag='"00000000000000000000000000000000"')
+    proxy.add("PUT", "/app-builds/", "etag", etag='"00000000000000000000000000000000"')
 
     result = run_cli("deploy", str(app_dir), "-m", "liar", env=remote_env)
 
     assert result.code == 5, result.stderr
-    assert "ETag 00000000000000000000000000000000, expected MD5" in result.stderr
+    assert "ETag 00000000000000000000000000000000, the zip's MD5" in result.stderr
     assert api_calls(upload_emu, r"/deploy$") == []
 
 
-def test_the_put_sends_the_servers_headers_and_no_key(
+def test_the_put_sends_only_the_signed_headers_and_no_key(
     proxy, upload_emu, run_cli, remote_env, app_dir
 ):
-    result = run_cli("deploy", str(app_dir), "-m", "headers", "--verbose", env=remote_env)
+    env = {**remote_env, "MIXPEEK_NAMESPACE": "ns_test"}
+    result = run_cli("deploy", str(app_dir), "-m", "headers", "--verbose", env=env)
 
     assert result.code == 0, result.stderr
     (put,) = proxy.requests("PUT")
     assert put.headers["content-type"] == "application/zip"
-    assert "authorization" not in put.headers
+    assert int(put.headers["content-length"]) == put.body_bytes > 0
+    assert not {"authorization", "x-namespace", "idempotency-key"} & set(put.headers)
+    assert not [name for name in put.headers if "mixpeek" in name]
     signature = put.query["X-Amz-Signature"]
     assert signature not in result.out_and_err
     assert remote_env["MIXPEEK_API_KEY"] not in result.out_and_err
@@ -157,13 +153,13 @@ def test_the_put_sends_the_servers_headers_and_no_key(
 def test_expired_urls_are_refused_by_the_emulators_s3(upload_emu):
     upload_emu.state.configure(expired_urls=1)
     with httpx.Client(base_url=upload_emu.base_url, headers={"Authorization": "Bearer k"}) as api:
-        body = {"filename": "bundle.zip", "file_size_bytes": 3, "content_sha256": "a" * 64}
-        expired = api.post("/v1/apps/a/uploads", json=body).json()
-        fresh = api.post("/v1/apps/a/uploads", json=body).json()
+        body = {"filename": "bundle.zip", "content_type": "application/zip"}
+        expired = api.post("/v1/apps/a/deploy/upload-url", json=body).json()
+        fresh = api.post("/v1/apps/a/deploy/upload-url", json=body).json()
     headers = {"Content-Type": "application/zip"}
-    refused = httpx.put(expired["presigned_url"], content=b"abc", headers=headers)
+    refused = httpx.put(expired["upload_url"], content=b"abc", headers=headers)
     assert refused.status_code == 403 and "Request has expired" in refused.text
-    assert httpx.put(fresh["presigned_url"], content=b"abc", headers=headers).status_code == 200
+    assert httpx.put(fresh["upload_url"], content=b"abc", headers=headers).status_code == 200
     # A URL past its X-Amz-Expires is refused too, as S3 does.
     url = upload_emu.s3_client().generate_presigned_url(
         "put_object", Params={"Bucket": upload_emu.bucket, "Key": "k"}, ExpiresIn=1
@@ -172,32 +168,22 @@ def test_expired_urls_are_refused_by_the_emulators_s3(upload_emu):
     assert "Request has expired" in httpx.put(stale, content=b"x").text
 
 
-def test_a_bundle_over_5_gib_is_refused_before_any_byte_is_sent(upload_emu, tmp_path):
+def test_a_bundle_over_5_gib_is_refused_before_anything_is_sent(upload_emu, tmp_path):
     sparse = tmp_path / "huge.zip"
     with sparse.open("wb") as fh:  # sparse: 5 GiB + 1 byte that take no disk
         fh.truncate(5 * 1024**3 + 1)
     size = sparse.stat().st_size
-    with S3Proxy(upload_emu.s3_endpoint_url) as proxy:
-        target = UploadTarget(
-            upload_id="upl_1",
-            bundle_s3_key="apps/a/bundles/huge.zip",
-            expires_at=None,
-            already_uploaded=False,
-            presigned_url=f"{proxy.url}/{upload_emu.bucket}/huge.zip?X-Amz-Signature=s",
-            headers={},
-            credentials=None,
+    with ApiClient(upload_emu.base_url, "k") as api, pytest.raises(UploadError) as caught:
+        upload_bundle(
+            BundleZip(path=sparse, size=size, sha256="0" * 64),
+            api=api,
+            app_id="a",
+            reporter=NullReporter(),
         )
-        with pytest.raises(UploadError) as caught:
-            upload_bundle(
-                BundleZip(path=sparse, size=size, sha256="0" * 64),
-                settings=resolve_settings(root=tmp_path, env={}),
-                app_id="a",
-                request_target=lambda: target,
-                reporter=NullReporter(),
-            )
-        assert proxy.log == []
     assert "over S3's 5 GiB limit" in str(caught.value)
     assert caught.value.exit_code == 5
+    assert upload_emu.state.requests == []  # not even an upload URL was asked for
+    assert upload_emu.state.s3_requests == []
 
 
 def test_ctrl_c_during_the_put_exits_130_and_creates_no_deploy(
@@ -205,7 +191,7 @@ def test_ctrl_c_during_the_put_exits_130_and_creates_no_deploy(
 ):
     add_payload(app_dir, 6 * MiB)
     proxy.slow_rate = 256 * 1024
-    proxy.add("PUT", "/apps/", "slow", times=None)
+    proxy.add("PUT", "/app-builds/", "slow", times=None)
     proc = spawn_cli("deploy", str(app_dir), "-m", "stop", env={**cli_env, **remote_env})
     try:
         assert proxy.slow_started.wait(30), "the upload never started"
@@ -220,16 +206,3 @@ def test_ctrl_c_during_the_put_exits_130_and_creates_no_deploy(
     assert stdout == ""
     assert api_calls(upload_emu, r"/deploy$") == []
     assert "Traceback" not in stderr
-
-
-def test_the_emulator_lists_in_progress_multipart_uploads(upload_emu):
-    s3 = upload_emu.s3_client()
-    key = f"listing/{os.urandom(4).hex()}.zip"
-    upload_id = s3.create_multipart_upload(Bucket=upload_emu.bucket, Key=key)["UploadId"]
-    try:
-        listed = httpx.get(f"{upload_emu.base_url}/_emulator/multipart-uploads").json()["uploads"]
-        assert {"Key": key, "UploadId": upload_id} in listed
-        assert {"Key": key, "UploadId": upload_id} in upload_emu.multipart_uploads()
-    finally:
-        s3.abort_multipart_upload(Bucket=upload_emu.bucket, Key=key, UploadId=upload_id)
-    assert all(u["Key"] != key for u in upload_emu.multipart_uploads())

@@ -22,38 +22,6 @@ if TYPE_CHECKING:
 LOCAL_APP_ID = "local-app"
 LOCAL_API_KEY = "local-emulator-key"
 
-# Uploading to a bucket of your own (docs/upload.md).
-Bucket = Annotated[
-    str | None,
-    typer.Option(
-        "--bucket",
-        help="Upload to this S3 bucket with your AWS credentials instead of Mixpeek's "
-        "[env MIXPEEK_BUNDLE_BUCKET; mixpeek.toml bundle_bucket].",
-    ),
-]
-S3Prefix = Annotated[
-    str | None,
-    typer.Option(
-        "--s3-prefix",
-        help="Key prefix in --bucket [env MIXPEEK_S3_PREFIX; default mixpeek-bundles/].",
-    ),
-]
-S3EndpointUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--s3-endpoint-url",
-        help="S3-compatible endpoint for --bucket (MinIO, R2) [env AWS_ENDPOINT_URL_S3].",
-    ),
-]
-S3Checksums = Annotated[
-    str | None,
-    typer.Option(
-        "--s3-checksums",
-        help="when_supported (SHA-256 checksums) or when_required (Content-MD5, for stores "
-        "that reject flexible checksums) [env MIXPEEK_S3_CHECKSUMS].",
-    ),
-]
-
 
 def deploy(
     path: options.PathArg = Path("."),
@@ -95,10 +63,7 @@ def deploy(
             "fetches it: it must be pushed).",
         ),
     ] = "upload",
-    bucket: Bucket = None,
-    s3_prefix: S3Prefix = None,
-    s3_endpoint_url: S3EndpointUrl = None,
-    s3_checksums: S3Checksums = None,
+    namespace: options.Namespace = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -123,10 +88,7 @@ def deploy(
             poll_interval=poll_interval,
             timeout=timeout,
             stored_key=stored_key_reader(reporter.warn),
-            bucket=bucket,
-            s3_prefix=s3_prefix,
-            s3_endpoint_url=s3_endpoint_url,
-            s3_checksums=s3_checksums,
+            namespace=namespace,
         )
         from mixpeek_cli.secret_files import bundle_paths
 

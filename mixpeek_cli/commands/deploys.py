@@ -1,10 +1,9 @@
-"""`mixpeek deploys list|status|logs`: look at deploys made earlier, or keep following one."""
+"""`mixpeek deploys status|logs`: look at a deploy made earlier, or keep following it."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -17,7 +16,8 @@ from mixpeek_cli.runner import Output, run_command
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.api import ApiClient, DeployInfo
+    from mixpeek_cli.api import ApiClient
+    from mixpeek_cli.api_models import DeployInfo
     from mixpeek_cli.reporter import ProgressTask, Reporter, Unit
     from mixpeek_cli.settings import Settings
 
@@ -35,6 +35,7 @@ def _settings(
     app: str | None,
     api_key: str | None,
     base_url: str | None,
+    namespace: str | None,
     poll_interval: float | None = None,
     timeout: float | None = None,
 ) -> Settings:
@@ -50,6 +51,7 @@ def _settings(
         poll_interval=poll_interval,
         timeout=timeout,
         stored_key=stored_key_reader(reporter.warn),
+        namespace=namespace,
     )
 
 
@@ -57,19 +59,26 @@ def _client(settings: Settings, output: Output, console: Console) -> tuple[str, 
     from mixpeek_cli.api import ApiClient
 
     app_id, key = settings.require_remote()
-    return app_id, ApiClient(settings.base_url, key, trace=output.tracer(console))
+    client = ApiClient(
+        settings.base_url, key, namespace=settings.namespace, trace=output.tracer(console)
+    )
+    return app_id, client
 
 
 def deploy_json(info: DeployInfo) -> dict[str, Any]:
+    """A ``DeployStatusResponse`` as the CLI prints it (docs/scripting.md)."""
     return {
         "app_id": info.app_id,
         "deploy_id": info.deploy_id,
         "status": info.status,
         "environment": info.environment,
+        "source": info.source,
+        "bundle_s3_key": info.bundle_s3_key,
         "message": info.message,
-        "url": info.url,
+        "queued_at": info.queued_at,
+        "queued_by": info.queued_by,
         "error": info.error,
-        "created_at": info.created_at,
+        "smoke_test": info.smoke_test.to_json() if info.smoke_test else None,
     }
 
 
@@ -93,69 +102,6 @@ def _verdict(info: DeployInfo, timed_out: bool, console: Console) -> int:
     return int(ExitCode.OK)
 
 
-@deploys_app.command("list")
-def list_deploys(
-    environment: Annotated[
-        str | None,
-        typer.Option("-e", "--environment", help="Only deploys to staging or production."),
-    ] = None,
-    limit: Annotated[int, typer.Option("-n", "--limit", help="How many, newest first.")] = 20,
-    app: options.AppId = None,
-    api_key: options.ApiKey = None,
-    base_url: options.BaseUrl = None,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
-    """List recent deploys: a table on a terminal, tab-separated lines otherwise."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
-
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.errors import UsageError
-        from mixpeek_cli.settings import check_environment
-
-        if environment is not None:
-            check_environment(environment)
-        if not 1 <= limit <= 100:
-            raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 100")
-        settings = _settings(reporter, app=app, api_key=api_key, base_url=base_url)
-        app_id, client = _client(settings, output, console)
-        with client as api:
-            deploys = api.list_deploys(app_id, limit=limit, environment=environment)
-        if output.json:
-            output.result(json.dumps([deploy_json(d) for d in deploys], ensure_ascii=False))
-            return 0
-        if not deploys:
-            reporter.info(f"no deploys of {app_id} yet")
-            return 0
-        if sys.stdout.isatty():
-            _print_table(deploys)
-        else:
-            output.result("\n".join("\t".join(_row(d)) for d in deploys))
-        return 0
-
-    raise typer.Exit(run_command(output, body))
-
-
-def _row(info: DeployInfo) -> list[str]:
-    from mixpeek_cli.render import age
-
-    message = " ".join((info.message or "").split())
-    return [info.deploy_id, info.status, info.environment or "-", age(info.created_at), message]
-
-
-def _print_table(deploys: list[DeployInfo]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("ID", "STATUS", "ENVIRONMENT", "AGE", "MESSAGE"):
-        table.add_column(column, overflow="fold" if column == "MESSAGE" else "ellipsis")
-    for deploy in deploys:
-        table.add_row(*_row(deploy))
-    Console(highlight=False).print(table)
-
-
 @deploys_app.command()
 def status(
     deploy_id: DeployId,
@@ -163,13 +109,14 @@ def status(
     app: options.AppId = None,
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
+    namespace: options.Namespace = None,
     poll_interval: options.PollInterval = None,
     timeout: options.Timeout = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """Show a deploy's status; with --wait, follow it like `mixpeek deploy` does."""
+    """Show a deploy's status; with --wait, follow it (build log included) like `deploy`."""
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
@@ -180,6 +127,7 @@ def status(
             app=app,
             api_key=api_key,
             base_url=base_url,
+            namespace=namespace,
             poll_interval=poll_interval,
             timeout=timeout,
         )
@@ -196,6 +144,7 @@ def status(
                         reporter=reporter,
                         poll_interval=settings.poll_interval,
                         timeout=settings.timeout,
+                        trace=output.tracer(console),
                     ),
                 )
                 info, timed_out = followed.deploy, followed.timed_out
@@ -214,6 +163,7 @@ def logs(
     app: options.AppId = None,
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
+    namespace: options.Namespace = None,
     poll_interval: options.PollInterval = None,
     timeout: options.Timeout = None,
     json_output: options.Json = False,
@@ -222,18 +172,20 @@ def logs(
 ) -> None:
     """Print a deploy's build log on stdout; with --follow, until the deploy is final.
 
-    With --follow the exit code is the deploy's, as for `mixpeek deploy`.
+    A finished deploy's whole log is printed; a running one's lines so far. With
+    --follow the exit code is the deploy's, as for `mixpeek deploy`.
     """
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.follow import follow_deploy
+        from mixpeek_cli.follow import follow_deploy, read_log
 
         settings = _settings(
             reporter,
             app=app,
             api_key=api_key,
             base_url=base_url,
+            namespace=namespace,
             poll_interval=poll_interval,
             timeout=timeout,
         )
@@ -258,11 +210,23 @@ def logs(
                         reporter=_LogsToStdout(reporter, sink),
                         poll_interval=settings.poll_interval,
                         timeout=settings.timeout,
+                        trace=output.tracer(console),
                     ),
                 )
                 info, timed_out = followed.deploy, followed.timed_out
-            elif not _read_all_logs(api, app_id, deploy_id, sink):
-                reporter.warn("this server keeps no build logs (its logs endpoint answered 404)")
+            else:
+                read = _interruptible(
+                    deploy_id, lambda: read_log(api, info, timeout=settings.timeout)
+                )
+                if read.lines:
+                    sink(read.lines)
+                if not read.available:
+                    reporter.warn("this server offers no build log stream for the deploy")
+                elif not read.complete and not info.final:
+                    reporter.info(
+                        f"deploy {deploy_id} is still {info.status}; for the rest: "
+                        f"mixpeek deploys logs {deploy_id} --follow"
+                    )
         if output.json:
             output.result(
                 json.dumps(
@@ -275,20 +239,6 @@ def logs(
         return _verdict(info, timed_out, console)
 
     raise typer.Exit(run_command(output, body))
-
-
-def _read_all_logs(api: ApiClient, app_id: str, deploy_id: str, sink: Sink) -> bool:
-    """Page through the log from the start; False when the server has no logs."""
-    offset = 0
-    while True:
-        chunk = api.get_logs(app_id, deploy_id, offset)
-        if chunk is None:
-            return False
-        if chunk.lines:
-            sink(chunk.lines)
-        if not chunk.lines or chunk.next_offset <= offset:
-            return True
-        offset = chunk.next_offset
 
 
 def _interruptible(deploy_id: str, run: Callable[[], T]) -> T:

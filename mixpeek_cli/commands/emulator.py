@@ -24,9 +24,6 @@ def emulator(
     build_seconds: Annotated[
         float, typer.Option("--build-seconds", help="How long each build takes.")
     ] = 2.0,
-    upload_mode: Annotated[
-        str, typer.Option("--upload-mode", help="presigned or credentials.")
-    ] = "presigned",
     json_output: options.Json = False,
 ) -> None:
     """Run a local emulator of the Mixpeek API (and S3) for trying the CLI and for tests."""
@@ -35,10 +32,6 @@ def emulator(
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.errors import UsageError
 
-        if upload_mode not in ("presigned", "credentials"):
-            raise UsageError(
-                f"invalid --upload-mode {upload_mode!r}", hint="use presigned or credentials"
-            )
         try:
             from mixpeek_cli.emulator import start_emulator
         except ImportError as exc:
@@ -51,7 +44,6 @@ def emulator(
             port=port,
             s3_port=s3_port,
             build_seconds=build_seconds,
-            upload_mode="credentials" if upload_mode == "credentials" else "presigned",
         )
         try:
             if output.json:

@@ -40,6 +40,13 @@ Environment = Annotated[
         help="staging or production [env MIXPEEK_ENVIRONMENT; mixpeek.toml; default production].",
     ),
 ]
+Namespace = Annotated[
+    str | None,
+    typer.Option(
+        "--namespace",
+        help="Send X-Namespace on API calls [env MIXPEEK_NAMESPACE; mixpeek.toml namespace].",
+    ),
+]
 PollInterval = Annotated[
     float | None,
     typer.Option(

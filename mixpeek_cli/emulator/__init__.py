@@ -1,4 +1,4 @@
-"""A local emulator of the Mixpeek Apps deploy API (the contract in docs: API.md).
+"""A local emulator of the Mixpeek Apps deploy pipeline (the published API, docs/api.md).
 
 It serves the API over real HTTP on loopback (FastAPI + uvicorn) and stores bundles in
 moto's real S3 server, also on loopback::
@@ -7,7 +7,7 @@ moto's real S3 server, also on loopback::
 
     with Emulator(build_seconds=0.3) as emu:
         emu.base_url           # "http://127.0.0.1:54321": point MIXPEEK_BASE_URL here
-        emu.s3_endpoint_url    # moto's URL; presigned URLs and credentials point here
+        emu.s3_endpoint_url    # moto's URL; presigned upload URLs point here
         emu.bucket             # "mixpeek-emulator-<hex>", unique per instance
         emu.s3_client()        # boto3 S3 client for moto, dummy credentials
         emu.state              # EmulatorState: the in-process test controls below
@@ -15,53 +15,50 @@ moto's real S3 server, also on loopback::
 ``start_emulator(...)`` does the same and returns the started handle; ``handle.wait()``
 blocks until it stops (Ctrl-C friendly), ``handle.stop()`` shuts it down.
 
-API behaviour
--------------
-* Every ``/v1`` call needs ``Authorization: Bearer <anything non-empty>``, else 401
-  ``AuthenticationError``. Any app id exists; an unknown deploy id is 404 ``NotFoundError``.
-* Uploads go to ``apps/{app_id}/bundles/{content_sha256}.zip``; ``already_uploaded`` is true
-  when that key already holds an object of that size and SHA-256.
-* ``source="cli_upload"`` without ``bundle_s3_key`` is a 422 ``HTTPValidationError``.
-* POSTs honour ``Idempotency-Key`` like Stripe (see ``app``): same key and body, same stored
-  answer and no new deploy; same key, other body: 422 ``IdempotencyError``.
-* Builds (see ``builder``) go queued -> building -> complete/failed over ``build_seconds``.
-  A complete deploy's ``url`` is ``https://{app_id}.apps.mixpeek.local`` (production) or
-  ``https://{app_id}.staging.apps.mixpeek.local``. A build fails when its bundle is missing,
-  not a zip, or holds no file; when the zip has a root-level ``MIXPEEK_FAIL_BUILD`` file
-  (its stripped text is the error); or when ``fail_builds_with`` is set. ``source="git"``
-  builds complete without reading S3.
+API behaviour (every answer carries exactly the published fields)
+----------------------------------------------------------------
+* Every ``/v1`` call needs ``Authorization: Bearer <key>``: a missing or malformed one, or
+  a key outside ``api_keys`` when that is set, is 403 ``UnauthorizedError``.
+* ``POST /v1/apps/{app_id}/deploy/upload-url`` ``{"filename", "content_type"}`` gives a
+  boto3-presigned PUT URL (Content-Type signed in) for a fresh key
+  ``app-builds/{app_id}/{token}/{filename}``, valid ``upload_url_seconds``.
+* ``POST .../deploy/verify-upload`` ``{"bundle_s3_key"}`` HEADs the object: ``exists``,
+  ``etag`` (quoted, as S3 gives it), ``size_bytes``, ``last_modified``; a key outside
+  ``app-builds/{app_id}/`` is 400 ``BadRequestError``.
+* ``POST .../deploy`` queues a build; ``source="cli_upload"`` without ``bundle_s3_key`` is a
+  422 ``HTTPValidationError``. ``GET .../deploys/{deploy_id}`` is the
+  ``DeployStatusResponse``; an unknown deploy is 404 ``NotFoundError``.
+* ``GET .../deploys/{deploy_id}/logs/stream`` is Server-Sent Events (see ``logstream``):
+  every line so far, live lines, then ``event: done``; a reconnect replays everything.
+* ``GET /v1/apps/{app_id}``: any app id exists, its slug derived from the id (see
+  ``sites``); ``GET /v1/apps`` lists the app ids seen so far.
+* POSTs that create something (upload-url, deploy) honour ``Idempotency-Key`` like Stripe
+  (see ``app``): same key and body, same stored answer and nothing new; same key, other
+  body: 422 ``IdempotencyError``.
+* Builds (see ``builder``) go queued -> building -> complete/failed over ``build_seconds``
+  with the published log lines. A build fails when its bundle is missing, not a zip,
+  corrupt or holds no file; when the zip has a root-level ``MIXPEEK_FAIL_BUILD`` file (its
+  stripped text is the error); or when ``fail_builds_with`` is set. ``source="git"``
+  builds complete without reading S3. A complete deploy's ``smoke_test.url`` is
+  ``http://{slug}.localhost:{port}/`` (staging: ``staging-{slug}``), on the API's port.
 
-Test controls (no auth needed)
-------------------------------
-``POST /_emulator/config`` with any of ``build_seconds`` (float), ``upload_mode``
-(``"presigned"`` | ``"credentials"``), ``fail_builds_with`` (string, or null to clear),
-``logs_enabled`` (bool; false makes the logs endpoint answer 404). ``GET /_emulator/config``
-returns the current settings. ``build_seconds`` and ``fail_builds_with`` are read when a
-deploy is created. Python: ``state.configure(build_seconds=...)``, ``state.config``.
+Test controls (no auth needed; docs/emulator.md has the full list)
+------------------------------------------------------------------
+``POST /_emulator/config`` changes any subset of the ``EmulatorConfig`` fields
+(``build_seconds``, ``fail_builds_with``, ``expired_urls``, ``bad_signature_urls``,
+``client_s3_endpoint_url``, ``api_keys``, ``upload_url_seconds``, ``stream_enabled``,
+``stream_cut_after``, ``stream_cuts``, ``stream_stall_after``, ``smoke_test_errors``);
+``GET`` reads them. Python: ``state.configure(...)``, ``state.config``.
 
-``POST /_emulator/faults`` with ``{"method": "GET"|"POST"|"*", "path": "<regex, re.search on
-the URL path>", "status": 503, "body": <string or JSON, optional>, "content_type":
-<optional>, "retry_after": <number or string, optional: sets Retry-After>, "delay":
-<seconds to wait before answering, optional>, "times": <requests it applies to, default 1;
-null = forever>}``. Faults are checked in the order added, before any other handling
-(including auth); each matching request uses up one. ``"status": null`` with a ``delay``
-makes a slow but otherwise normal answer. Without ``body`` the answer is an ``ErrorResponse``
-of type ``EmulatedFault``. ``GET /_emulator/faults`` lists them, ``DELETE`` clears them.
-``/_emulator`` paths are never faulted. Python: ``state.add_fault(...)``,
-``state.clear_faults()``.
+``POST /_emulator/faults`` makes matching requests answer a chosen status and body, after
+an optional delay, before any other handling (auth included); ``GET`` lists, ``DELETE``
+clears. Python: ``state.add_fault(...)``, ``state.faults()``, ``state.clear_faults()``.
 
-``GET /_emulator/requests``: every ``/v1`` request so far, oldest first, as ``{"id",
-"method", "path", "query", "headers" (Authorization shown as "Bearer ***"), "json" (parsed
-body or null), "body" (raw text), "status" (the status answered)}``. ``DELETE`` clears
-them. Python: ``state.requests``, ``state.clear_requests()``, and
-``state.deploy_request(deploy_id)`` for the body that created a deploy.
-
-``POST /_emulator/config`` also takes ``expired_urls`` / ``bad_signature_urls`` (ints: the
-next N presigned URLs handed out are refused by S3 as expired / with
-``SignatureDoesNotMatch``) and ``client_s3_endpoint_url`` (where URLs and credentials
-point instead of moto, e.g. a test's proxy; null resets). Expired presigned URLs are
-refused as S3 does (see ``s3_server``). ``GET /_emulator/multipart-uploads`` lists
-in-progress multipart uploads; Python: ``Emulator.multipart_uploads()``.
+``GET /_emulator/requests`` lists every ``/v1`` request (Authorization redacted) and
+``GET /_emulator/s3-requests`` every request that reached S3 (signatures masked), with
+ids from one sequence; ``DELETE`` forgets them. Python: ``state.requests``,
+``state.s3_requests``, ``state.clear_requests()``, ``state.deploy_request(deploy_id)``,
+``state.deploys(app_id)``.
 
 ``GET /_emulator/health`` answers ``{"ok": true, "bucket", "s3_endpoint_url"}``.
 """

@@ -1,21 +1,24 @@
 """The emulated build: a background thread that walks one deploy to its final status.
 
-Timeline, with B = the ``build_seconds`` in force when the deploy was created:
+Timeline, with B = the ``build_seconds`` in force when the deploy was created,
+Q = ``min(0.2, B/4)`` and S = (B - Q) / 4; the lines are the published wording:
 
-* ``queued`` from creation until ``min(0.2, B/4)`` seconds;
-* ``building``: the bundle is fetched from S3 and opened straight away (a missing, non-zip
-  or file-less bundle fails the build at that moment), dependencies are "installed" a
-  third of the way through, the app is "packaged" two thirds of the way through;
-* at B seconds: ``complete`` with a URL, or ``failed`` when the bundle holds a root-level
-  ``MIXPEEK_FAIL_BUILD`` file (its stripped text is the error) or the emulator's
-  ``fail_builds_with`` setting was set.
+* ``queued`` until Q, with no log line;
+* at Q ``building``: "Downloading bundle from S3..." (the bundle is read now: a missing
+  one fails the build at once);
+* at Q + S "Extracting bundle..." (a non-zip, corrupt or file-less bundle fails here);
+* at Q + 2S "Validating bundle (index.html, size)...";
+* at Q + 3S "Uploading N assets to S3..." (N: the files in the zip);
+* at B ``complete`` with "Deploy complete!" and a smoke test, or ``failed`` with
+  "Deploy failed: <reason>" when the zip holds a root-level ``MIXPEEK_FAIL_BUILD`` file
+  (its stripped text is the reason) or ``fail_builds_with`` was set.
 
-Each step appends its log line when it happens, so logs grow while the build runs.
+``source="git"`` deploys read nothing from S3: two lines say so, then the same end. Every
+line is stored as it happens, so a log stream sees the build progress.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import threading
@@ -26,7 +29,11 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mixpeek_cli.emulator.models import DeployStatus, SmokeTestResult
+from mixpeek_cli.emulator.records import iso, utc_now
+from mixpeek_cli.emulator.sites import app_slug, site_url
 from mixpeek_cli.emulator.state import EmulatorState
+from mixpeek_cli.emulator.storage import MISSING_CODES
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -34,6 +41,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 FAIL_MARKER = "MIXPEEK_FAIL_BUILD"
+COMPLETE_LINE = "Deploy complete!"
+FAILED_PREFIX = "Deploy failed: "
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class BuildPlan:
     git_commit_sha: str | None
     build_seconds: float
     fail_with: str | None
+    smoke_test_errors: list[str] | None
 
 
 class BuildFailed(Exception):
@@ -54,12 +64,6 @@ class BuildFailed(Exception):
 
 class Stopped(Exception):
     """The emulator is shutting down; abandon the build."""
-
-
-def app_url(app_id: str, environment: str) -> str:
-    if environment == "production":
-        return f"https://{app_id}.apps.mixpeek.local"
-    return f"https://{app_id}.{environment}.apps.mixpeek.local"
 
 
 def start_build(state: EmulatorState, s3: S3Client, plan: BuildPlan) -> threading.Thread:
@@ -79,12 +83,8 @@ def _run(state: EmulatorState, s3: S3Client, plan: BuildPlan) -> None:
     except Exception:
         # A bug in the emulator must not leave a deploy "building" forever.
         logger.exception("emulated build of %s crashed", plan.deploy_id)
-        state.update_deploy(
-            plan.deploy_id,
-            status="failed",
-            error="internal emulator error",
-            log="build failed: internal emulator error",
-        )
+        reason = "internal emulator error"
+        state.finish(plan.deploy_id, "failed", FAILED_PREFIX + reason, error=reason)
 
 
 class _Build:
@@ -96,74 +96,73 @@ class _Build:
 
     def run(self) -> None:
         plan = self.plan
-        queued_for = min(0.2, plan.build_seconds / 4)
-        self._sleep_until(queued_for)
-        self._log(
-            f"build started for deploy {plan.deploy_id} ({plan.environment})", status="building"
-        )
+        queued = min(0.2, plan.build_seconds / 4)
+        step = (plan.build_seconds - queued) / 4
+        self._sleep_until(queued)
         try:
-            marker = self._fetch()
-            work = plan.build_seconds - queued_for
-            self._sleep_until(queued_for + work / 3)
-            self._log("installing dependencies")
-            self._sleep_until(queued_for + 2 * work / 3)
-            self._log("packaging app")
+            marker = None
+            if plan.source == "git":
+                self._git(queued, step)
+            else:
+                marker = self._bundle(queued, step)
+            smoke_started = time.monotonic()
             self._sleep_until(plan.build_seconds)
             reason = marker if marker is not None else plan.fail_with
             if reason is not None:
                 raise BuildFailed(reason)
         except BuildFailed as failure:
             reason = str(failure)
-            self.state.update_deploy(
-                plan.deploy_id, status="failed", error=reason, log=f"build failed: {reason}"
-            )
+            self.state.finish(plan.deploy_id, "failed", FAILED_PREFIX + reason, error=reason)
             return
-        url = app_url(plan.app_id, plan.environment)
-        self.state.update_deploy(
-            plan.deploy_id, status="complete", url=url, log=f"build complete: {url}"
-        )
+        smoke = self._smoke_test(1000 * (time.monotonic() - smoke_started))
+        self.state.finish(plan.deploy_id, "complete", COMPLETE_LINE, smoke_test=smoke)
 
-    def _fetch(self) -> str | None:
-        """Check the source; returns the MIXPEEK_FAIL_BUILD reason if the bundle has one."""
-        plan = self.plan
-        if plan.source == "git":
-            self._log(f"source is git: would build commit {plan.git_commit_sha or 'HEAD'}")
-            return None
-        key = plan.bundle_s3_key or ""
+    def _git(self, queued: float, step: float) -> None:
+        commit = self.plan.git_commit_sha or "HEAD"
+        self._log(f"Source is git (commit {commit}): no bundle to download from S3", "building")
+        self._sleep_until(queued + 2 * step)
+        self._log("Skipping bundle extraction and validation: the emulator builds no git source")
+
+    def _bundle(self, queued: float, step: float) -> str | None:
+        """Walk the bundle stages; returns the MIXPEEK_FAIL_BUILD reason if it has one."""
+        self._log("Downloading bundle from S3...", "building")
+        data = self._download()
+        self._sleep_until(queued + step)
+        self._log("Extracting bundle...")
+        files, marker = _open_zip(data)
+        self._sleep_until(queued + 2 * step)
+        self._log("Validating bundle (index.html, size)...")
+        self._sleep_until(queued + 3 * step)
+        # The published wording, "assets" even for one.
+        self._log(f"Uploading {len(files)} assets to S3...")
+        return marker
+
+    def _download(self) -> bytes:
+        key = self.plan.bundle_s3_key or ""
+        bucket = self.state.bucket
         try:
-            fetched = self.s3.get_object(Bucket=self.state.bucket, Key=key)
-            data = fetched["Body"].read()
+            return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code")
-            if code in ("NoSuchKey", "404", "NotFound"):
-                raise BuildFailed(f"bundle not found: s3://{self.state.bucket}/{key}") from exc
+            if code in MISSING_CODES:
+                raise BuildFailed(f"bundle not found: s3://{bucket}/{key}") from exc
             raise BuildFailed(f"could not fetch bundle {key}: {code}") from exc
         except BotoCoreError as exc:
             raise BuildFailed(f"could not fetch bundle {key}: {exc}") from exc
-        self._log(f"fetching bundle {key} ({len(data)} bytes)")
-        # Remembered so a later upload request for the same bundle need not read it again.
-        self.state.verified[f"{key} {fetched.get('ETag', '')}"] = hashlib.sha256(data).hexdigest()
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as bundle:
-                broken = bundle.testzip()
-                if broken is not None:
-                    raise BuildFailed(f"bundle is corrupt: bad CRC for {broken}")
-                files = [info.filename for info in bundle.infolist() if not info.is_dir()]
-                if not files:
-                    raise BuildFailed("bundle holds no files")
-                self._log(f"bundle holds {len(files)} file{'' if len(files) == 1 else 's'}")
-                if FAIL_MARKER in files:
-                    text = bundle.read(FAIL_MARKER).decode("utf-8", "replace").strip()
-                    return text or f"{FAIL_MARKER} present in bundle"
-        except zipfile.BadZipFile as exc:
-            raise BuildFailed("bundle is not a valid zip archive") from exc
-        return None
 
-    def _log(self, line: str, status: str | None = None) -> None:
-        if status == "building":
-            self.state.update_deploy(self.plan.deploy_id, status="building", log=line)
-        else:
-            self.state.update_deploy(self.plan.deploy_id, log=line)
+    def _smoke_test(self, duration_ms: float) -> SmokeTestResult:
+        plan = self.plan
+        errors = list(plan.smoke_test_errors or [])
+        return SmokeTestResult(
+            passed=not errors,
+            url=site_url(self.state.api_base_url, app_slug(plan.app_id), plan.environment),
+            errors=errors,
+            duration_ms=round(duration_ms, 1),
+            tested_at=iso(utc_now()),
+        )
+
+    def _log(self, line: str, status: DeployStatus | None = None) -> None:
+        self.state.log(self.plan.deploy_id, line, status=status)
 
     def _sleep_until(self, offset: float) -> None:
         remaining = self.started + offset - time.monotonic()
@@ -171,3 +170,21 @@ class _Build:
             raise Stopped
         if self.state.stopping.is_set():
             raise Stopped
+
+
+def _open_zip(data: bytes) -> tuple[list[str], str | None]:
+    """The bundle's files and its MIXPEEK_FAIL_BUILD reason (None without the marker)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+            broken = bundle.testzip()
+            if broken is not None:
+                raise BuildFailed(f"bundle is corrupt: bad CRC for {broken}")
+            files = [info.filename for info in bundle.infolist() if not info.is_dir()]
+            if not files:
+                raise BuildFailed("bundle holds no files")
+            if FAIL_MARKER not in files:
+                return files, None
+            text = bundle.read(FAIL_MARKER).decode("utf-8", "replace").strip()
+            return files, text or f"{FAIL_MARKER} present in bundle"
+    except zipfile.BadZipFile as exc:
+        raise BuildFailed("bundle is not a valid zip archive") from exc

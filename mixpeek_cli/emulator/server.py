@@ -16,8 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mixpeek_cli.emulator import storage
 from mixpeek_cli.emulator.app import create_app
-from mixpeek_cli.emulator.models import UploadMode
-from mixpeek_cli.emulator.s3_server import GatedMotoServer
+from mixpeek_cli.emulator.s3_server import GatedMotoServer, GateHooks
 from mixpeek_cli.emulator.state import EmulatorConfig, EmulatorState
 
 if TYPE_CHECKING:
@@ -46,10 +45,8 @@ class Emulator:
         port: int = 0,
         s3_port: int = 0,
         build_seconds: float = 2.0,
-        upload_mode: UploadMode = "presigned",
         *,
         s3_host: str = "127.0.0.1",
-        logs_enabled: bool = True,
         fail_builds_with: str | None = None,
         startup_timeout: float = 10.0,
     ) -> None:
@@ -59,10 +56,7 @@ class Emulator:
         self._s3_port = s3_port
         self._startup_timeout = startup_timeout
         self._config = EmulatorConfig(
-            build_seconds=build_seconds,
-            upload_mode=upload_mode,
-            fail_builds_with=fail_builds_with,
-            logs_enabled=logs_enabled,
+            build_seconds=build_seconds, fail_builds_with=fail_builds_with
         )
         self._moto: GatedMotoServer | None = None
         self._server: uvicorn.Server | None = None
@@ -89,7 +83,7 @@ class Emulator:
     def _start_s3(self) -> None:
         # werkzeug (under moto) logs every request at INFO to stderr unless told otherwise.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._moto = GatedMotoServer(self._s3_host, self._s3_port, self._url_verdict)
+        self._moto = GatedMotoServer(self._s3_host, self._s3_port, self._gate_hooks)
         self._moto.start()
         _, port = self._moto.get_host_and_port()
         self._s3_endpoint_url = f"http://{_url_host(self._s3_host)}:{port}"
@@ -97,8 +91,9 @@ class Emulator:
         self._s3.create_bucket(Bucket=self._bucket)
         self._state = EmulatorState(self._bucket, self._s3_endpoint_url, self._config)
 
-    def _url_verdict(self, signature: str) -> str | None:
-        return self._state.url_rejection(signature) if self._state is not None else None
+    def _gate_hooks(self) -> GateHooks | None:
+        # None until the bucket exists: the emulator's own set-up calls go unrecorded.
+        return self._state
 
     def _start_api(self) -> None:
         assert self._state is not None and self._s3 is not None
@@ -114,6 +109,7 @@ class Emulator:
             raise
         port = sock.getsockname()[1]
         self._base_url = f"http://{_url_host(self._host)}:{port}"
+        self._state.api_base_url = self._base_url
         config = uvicorn.Config(
             create_app(self._state, self._s3),
             log_level="warning",
@@ -199,11 +195,6 @@ class Emulator:
             raise RuntimeError("emulator not started")
         return self._state
 
-    def multipart_uploads(self, bucket: str | None = None) -> list[dict[str, str]]:
-        """In-progress multipart uploads in ``bucket`` (default: the emulator's), as
-        ``{"Key", "UploadId"}``: a finished or aborted upload is not listed."""
-        return storage.multipart_uploads(self.s3_client(), bucket or self._bucket)
-
     def s3_client(self) -> S3Client:
         """A fresh boto3 S3 client for this emulator's moto server (dummy credentials)."""
         if not self._s3_endpoint_url:
@@ -216,10 +207,8 @@ def start_emulator(
     port: int = 0,
     s3_port: int = 0,
     build_seconds: float = 2.0,
-    upload_mode: UploadMode = "presigned",
     *,
     s3_host: str = "127.0.0.1",
-    logs_enabled: bool = True,
     fail_builds_with: str | None = None,
     startup_timeout: float = 10.0,
 ) -> Emulator:
@@ -229,9 +218,7 @@ def start_emulator(
         port,
         s3_port,
         build_seconds,
-        upload_mode,
         s3_host=s3_host,
-        logs_enabled=logs_enabled,
         fail_builds_with=fail_builds_with,
         startup_timeout=startup_timeout,
     ).start()

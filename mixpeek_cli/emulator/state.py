@@ -1,8 +1,9 @@
 """Everything one emulator instance knows, behind one lock.
 
-Builds advance on background threads while the HTTP server reads and writes from its
-own thread, so every read or write of shared data goes through ``EmulatorState._lock``.
-Nothing here is module-level: two emulators in one process never see each other's data.
+Builds advance on background threads, the API answers from uvicorn's loop and thread pool
+and moto's gate records from its own threads, so every read or write of shared data goes
+through ``EmulatorState._lock``. Nothing here is module-level: two emulators in one
+process never see each other's data.
 """
 
 from __future__ import annotations
@@ -10,91 +11,33 @@ from __future__ import annotations
 import copy
 import json
 import re
-import secrets
 import threading
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
-from mixpeek_cli.emulator.models import DeployInfo, DeployStatus, FaultSpec, UploadMode
+from mixpeek_cli.emulator.models import (
+    App,
+    AppMeta,
+    DeployStatus,
+    DeployStatusResponse,
+    FaultSpec,
+    SmokeTestResult,
+)
+from mixpeek_cli.emulator.records import (
+    Deploy,
+    EmulatorConfig,
+    Fault,
+    IdempotencyConflict,
+    LogLine,
+    SignedUrl,
+    StoredAnswer,
+    iso,
+    utc_now,
+)
+from mixpeek_cli.emulator.sites import app_slug
 
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    # "+00:00" rather than "Z": datetime.fromisoformat only reads "Z" from Python 3.11 on.
-    return moment.isoformat(timespec="milliseconds")
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
-
-
-@dataclass
-class EmulatorConfig:
-    build_seconds: float = 2.0
-    upload_mode: UploadMode = "presigned"
-    fail_builds_with: str | None = None
-    logs_enabled: bool = True
-    # The next N presigned URLs handed out fail: "Request has expired" / SignatureDoesNotMatch.
-    expired_urls: int = 0
-    bad_signature_urls: int = 0
-    # Where presigned URLs and credentials point (default: moto): e.g. a test's proxy.
-    client_s3_endpoint_url: str | None = None
-
-
-@dataclass
-class Deploy:
-    app_id: str
-    deploy_id: str
-    environment: str
-    message: str | None
-    request: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-    status: DeployStatus = "queued"
-    error: str | None = None
-    url: str | None = None
-    logs: list[str] = field(default_factory=list)
-
-    def info(self) -> DeployInfo:
-        return DeployInfo(
-            app_id=self.app_id,
-            deploy_id=self.deploy_id,
-            status=self.status,
-            environment=self.environment,
-            message=self.message,
-            error=self.error,
-            url=self.url,
-            created_at=iso(self.created_at),
-            updated_at=iso(self.updated_at),
-        )
-
-
-@dataclass
-class Fault:
-    spec: FaultSpec
-    pattern: re.Pattern[str]
-    remaining: int | None
-
-    def matches(self, method: str, path: str) -> bool:
-        wanted = self.spec.method.upper()
-        return wanted in ("*", method.upper()) and self.pattern.search(path) is not None
-
-
-@dataclass
-class StoredAnswer:
-    """What a POST answered under an Idempotency-Key, and what it was asked."""
-
-    fingerprint: str
-    status_code: int
-    body: dict[str, Any]
-
-
-class IdempotencyConflict(Exception):
-    """The key was already used for a different request."""
+__all__ = ["EmulatorConfig", "EmulatorState", "IdempotencyConflict", "StoredAnswer"]
 
 
 class EmulatorState:
@@ -106,21 +49,24 @@ class EmulatorState:
     ) -> None:
         self.bucket = bucket
         self.s3_endpoint_url = s3_endpoint_url
-        self._config = config or EmulatorConfig()
+        # Set once the API socket is bound, before any request: site URLs carry its port.
+        self.api_base_url = ""
+        self._config = copy.deepcopy(config) if config else EmulatorConfig()
         self._lock = threading.Lock()
+        self._apps: dict[str, datetime] = {}
         self._deploys: dict[str, Deploy] = {}
         self._faults: list[Fault] = []
         self._requests: list[dict[str, Any]] = []
+        self._s3_requests: list[dict[str, Any]] = []
+        # One sequence for API and S3 requests, so merging both lists by id gives the
+        # order in which everything arrived.
         self._request_seq = 0
         self._answers: dict[str, StoredAnswer] = {}
-        self._broken_urls: dict[str, str] = {}
-        # "key etag" -> sha256 of bundles already read once (see storage.holds_bundle);
-        # single dict reads and writes need no lock.
-        self.verified: dict[str, str] = {}
+        self._signed_urls: dict[str, SignedUrl] = {}
         # Serialises whole idempotent requests so two concurrent retries of one key
         # cannot both create a deploy; separate from _lock so builds never wait on it.
         self.idempotency_lock = threading.Lock()
-        # Set on shutdown so build threads stop sleeping and exit.
+        # Set on shutdown so builds stop sleeping and log streams end.
         self.stopping = threading.Event()
 
     # -- config -------------------------------------------------------------------------
@@ -129,17 +75,20 @@ class EmulatorState:
     def config(self) -> EmulatorConfig:
         """A copy of the current configuration; change it with ``configure``."""
         with self._lock:
-            return copy.copy(self._config)
+            return copy.deepcopy(self._config)
 
     def configure(self, **changes: Any) -> EmulatorConfig:
         with self._lock:
             for name, value in changes.items():
                 if not hasattr(self._config, name):
                     raise AttributeError(f"unknown emulator setting {name!r}")
-                setattr(self._config, name, value)
-            return copy.copy(self._config)
+                setattr(self._config, name, copy.deepcopy(value))
+            return copy.deepcopy(self._config)
 
-    # -- presigned URLs that must fail ------------------------------------------------------
+    def config_dict(self) -> dict[str, Any]:
+        return asdict(self.config)
+
+    # -- presigned URLs -------------------------------------------------------------------
 
     def take_url_fault(self) -> str | None:
         """The fault ("expired" or "signature") the URL being handed out gets, using one up."""
@@ -152,13 +101,55 @@ class EmulatorState:
                 return "signature"
             return None
 
-    def break_url(self, signature: str, reason: str) -> None:
+    def remember_url(self, signature: str, signed: SignedUrl) -> None:
         with self._lock:
-            self._broken_urls[signature] = reason
+            self._signed_urls[signature] = signed
 
-    def url_rejection(self, signature: str) -> str | None:
+    def url_rejection(self, signature: str, content_type: str | None) -> str | None:
+        """Why S3 must refuse a request bearing ``signature``; None for "let it through".
+
+        moto checks no signature, so what the emulator signed is checked here: a URL
+        signed with one Content-Type fails as S3 fails it when sent with another.
+        """
         with self._lock:
-            return self._broken_urls.get(signature)
+            signed = self._signed_urls.get(signature)
+        if signed is None:
+            return None
+        if signed.broken is not None:
+            return signed.broken
+        return "signature" if content_type != signed.content_type else None
+
+    # -- log stream controls --------------------------------------------------------------
+
+    def take_stream_cut(self, sent: int) -> bool:
+        """Whether a stream that has sent ``sent`` log events is cut now (using one cut up)."""
+        with self._lock:
+            after = self._config.stream_cut_after
+            if after is None or self._config.stream_cuts <= 0 or sent < after:
+                return False
+            self._config.stream_cuts -= 1
+            if self._config.stream_cuts == 0:
+                # Used up: back to the defaults, so setting stream_cut_after again just works.
+                self._config.stream_cut_after = None
+                self._config.stream_cuts = 1
+            return True
+
+    # -- apps -----------------------------------------------------------------------------
+
+    def see_app(self, app_id: str) -> None:
+        with self._lock:
+            self._apps.setdefault(app_id, utc_now())
+
+    def app(self, app_id: str) -> App:
+        with self._lock:
+            created = self._apps.setdefault(app_id, utc_now())
+        return _app(app_id, created)
+
+    def apps(self) -> list[App]:
+        """Every app id used in a /v1 call so far, first seen first."""
+        with self._lock:
+            seen = list(self._apps.items())
+        return [_app(app_id, created) for app_id, created in seen]
 
     # -- deploys --------------------------------------------------------------------------
 
@@ -166,51 +157,56 @@ class EmulatorState:
         with self._lock:
             self._deploys[deploy.deploy_id] = deploy
 
-    def get_deploy(self, app_id: str, deploy_id: str) -> DeployInfo | None:
+    def get_deploy(self, app_id: str, deploy_id: str) -> DeployStatusResponse | None:
         with self._lock:
             deploy = self._deploys.get(deploy_id)
-            return deploy.info() if deploy and deploy.app_id == app_id else None
+            return deploy.answer() if deploy and deploy.app_id == app_id else None
 
-    def list_deploys(
-        self, app_id: str, environment: str | None = None, limit: int = 20
-    ) -> list[DeployInfo]:
+    def deploys(self, app_id: str) -> list[DeployStatusResponse]:
+        """The app's deploys, newest first (creation order, not timestamps, which can tie)."""
         with self._lock:
-            # Insertion order is creation order; reversing gives newest first even when
-            # two deploys share a timestamp.
-            chosen = [
-                d
-                for d in reversed(self._deploys.values())
-                if d.app_id == app_id and (environment is None or d.environment == environment)
-            ]
-            return [d.info() for d in chosen[:limit]]
+            return [d.answer() for d in reversed(self._deploys.values()) if d.app_id == app_id]
 
-    def update_deploy(
-        self,
-        deploy_id: str,
-        *,
-        status: DeployStatus | None = None,
-        error: str | None = None,
-        url: str | None = None,
-        log: str | None = None,
-    ) -> None:
+    def log(self, deploy_id: str, line: str, *, status: DeployStatus | None = None) -> None:
         with self._lock:
             deploy = self._deploys[deploy_id]
             if status is not None:
                 deploy.status = status
-            if error is not None:
-                deploy.error = error
-            if url is not None:
-                deploy.url = url
-            if log is not None:
-                deploy.logs.append(log)
-            deploy.updated_at = utc_now()
+            deploy.logs.append(LogLine(utc_now().timestamp(), line))
 
-    def deploy_logs(self, app_id: str, deploy_id: str, offset: int) -> list[str] | None:
+    def finish(
+        self,
+        deploy_id: str,
+        status: DeployStatus,
+        line: str,
+        *,
+        error: str | None = None,
+        smoke_test: SmokeTestResult | None = None,
+    ) -> None:
+        """Set the final status and its last line at once: a stream that sees the status
+        final has every line."""
+        with self._lock:
+            deploy = self._deploys[deploy_id]
+            deploy.logs.append(LogLine(utc_now().timestamp(), line))
+            deploy.status = status
+            deploy.error = error
+            deploy.smoke_test = smoke_test
+
+    def log_since(
+        self, app_id: str, deploy_id: str, start: int
+    ) -> tuple[list[LogLine], bool] | None:
+        """The deploy's log lines from index ``start`` on and whether it is final; None
+        when the app has no such deploy."""
         with self._lock:
             deploy = self._deploys.get(deploy_id)
             if deploy is None or deploy.app_id != app_id:
                 return None
-            return list(deploy.logs[offset:])
+            return deploy.logs[start:], deploy.final
+
+    def deploy_log(self, deploy_id: str) -> list[str]:
+        """Every log line of a deploy so far, for tests."""
+        with self._lock:
+            return [entry.line for entry in self._deploys[deploy_id].logs]
 
     def deploy_request(self, deploy_id: str) -> dict[str, Any]:
         """The JSON body that created a deploy, for tests."""
@@ -289,16 +285,23 @@ class EmulatorState:
     # -- recorded requests ----------------------------------------------------------------
 
     def record_request(self, entry: dict[str, Any]) -> int:
-        """Store a request as it arrives; returns its id for ``set_request_status``."""
+        """Store an API request as it arrives; returns its id for ``set_request_status``."""
+        return self._record(self._requests, entry)
+
+    def record_s3_request(self, entry: dict[str, Any]) -> int:
+        """Store a request that reached the S3 server; returns its id."""
+        return self._record(self._s3_requests, entry)
+
+    def _record(self, into: list[dict[str, Any]], entry: dict[str, Any]) -> int:
         with self._lock:
             self._request_seq += 1
-            self._requests.append({**copy.deepcopy(entry), "id": self._request_seq})
+            into.append({**copy.deepcopy(entry), "id": self._request_seq})
             return self._request_seq
 
     def set_request_status(self, request_id: int, status: int) -> None:
         with self._lock:
-            # Searched by id: the list may have been cleared while the request was in flight.
-            for entry in reversed(self._requests):
+            # Searched by id: a list may have been cleared while the request was in flight.
+            for entry in (*reversed(self._requests), *reversed(self._s3_requests)):
                 if entry["id"] == request_id:
                     entry["status"] = status
                     return
@@ -309,9 +312,24 @@ class EmulatorState:
         with self._lock:
             return copy.deepcopy(self._requests)
 
+    @property
+    def s3_requests(self) -> list[dict[str, Any]]:
+        """Every request that reached the S3 server so far (signatures masked), oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._s3_requests)
+
     def clear_requests(self) -> None:
+        """Forget the recorded API and S3 requests."""
         with self._lock:
             self._requests.clear()
+            self._s3_requests.clear()
 
-    def config_dict(self) -> dict[str, Any]:
-        return asdict(self.config)
+    def clear_s3_requests(self) -> None:
+        with self._lock:
+            self._s3_requests.clear()
+
+
+def _app(app_id: str, created: datetime) -> App:
+    return App(
+        app_id=app_id, slug=app_slug(app_id), meta=AppMeta(title=app_id), created_at=iso(created)
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import boto3
@@ -18,7 +19,9 @@ REGION = "us-east-1"
 # whatever AWS_* variables or ~/.aws profile the developer has.
 ACCESS_KEY_ID = "AKIAMIXPEEKEMULATOR0"
 SECRET_ACCESS_KEY = "mixpeek-emulator-secret-access-key"
-SESSION_TOKEN = "mixpeek-emulator-session-token"
+# In the user-agent of the emulator's own S3 calls, so recorded S3 requests tell them apart.
+USER_AGENT = "mixpeek-emulator"
+MISSING_CODES = ("404", "NoSuchKey", "NotFound")
 
 
 def make_s3_client(endpoint_url: str) -> S3Client:
@@ -32,31 +35,30 @@ def make_s3_client(endpoint_url: str) -> S3Client:
         "s3",
         endpoint_url=endpoint_url,
         # Path style: virtual-host style would need DNS for "<bucket>.127.0.0.1".
-        config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "path"},
+            user_agent_extra=USER_AGENT,
+        ),
     )
 
 
-def holds_bundle(
-    s3: S3Client, bucket: str, key: str, size: int, sha256: str, verified: dict[str, str]
-) -> bool:
-    """Whether ``key`` already holds exactly these bytes (size first: it is cheap).
+@dataclass(frozen=True)
+class StoredObject:
+    etag: str  # as HeadObject gives it, quotes included
+    size_bytes: int
+    last_modified: datetime
 
-    ``verified`` maps "key etag" to the sha256 already computed for that object, as the
-    real service records a bundle's hash once instead of reading it on every deploy.
-    """
+
+def head(s3: S3Client, bucket: str, key: str) -> StoredObject | None:
+    """What S3 holds at ``key``, or None when nothing is there."""
     try:
-        head = s3.head_object(Bucket=bucket, Key=key)
+        found = s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return False
+        if exc.response.get("Error", {}).get("Code") in MISSING_CODES:
+            return None
         raise
-    if head["ContentLength"] != size:
-        return False
-    memo = f"{key} {head.get('ETag', '')}"
-    if memo not in verified:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        verified[memo] = hashlib.sha256(body).hexdigest()
-    return verified[memo] == sha256
+    return StoredObject(found["ETag"], found["ContentLength"], found["LastModified"])
 
 
 def empty_and_delete_bucket(s3: S3Client, bucket: str) -> None:
@@ -69,12 +71,3 @@ def empty_and_delete_bucket(s3: S3Client, bucket: str) -> None:
         if keys:
             s3.delete_objects(Bucket=bucket, Delete={"Objects": keys})
     s3.delete_bucket(Bucket=bucket)
-
-
-def multipart_uploads(s3: S3Client, bucket: str) -> list[dict[str, str]]:
-    """In-progress multipart uploads in ``bucket``: what an aborted transfer must not leave."""
-    found = []
-    for page in s3.get_paginator("list_multipart_uploads").paginate(Bucket=bucket):
-        for upload in page.get("Uploads", []):
-            found.append({"Key": upload.get("Key", ""), "UploadId": upload.get("UploadId", "")})
-    return found

@@ -1,4 +1,4 @@
-"""Types shared by the upload paths."""
+"""Types shared by the upload modules."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ BUNDLE_CONTENT_TYPE = "application/zip"
 
 @dataclass(frozen=True, kw_only=True)
 class BundleZip:
-    """The written bundle as the upload sees it (not a file inside it: see bundle.BundleFile)."""
+    """The written bundle as the upload sees it (not a file inside it: see walk.BundleFile)."""
 
     path: Path
     size: int
@@ -19,15 +19,19 @@ class BundleZip:
 
 @dataclass(frozen=True, kw_only=True)
 class Uploaded:
+    """Where the bundle is in S3, and how the CLI knows it holds exactly these bytes."""
+
     bundle_s3_key: str
-    already_uploaded: bool
+    md5: str  # of the zip: the ETag S3 gives a single PUT
+    uploaded_at: str  # ISO 8601, UTC: when the PUT landed (for a reuse, the earlier one)
+    reused: bool = False  # an earlier upload of the same bundle, verified still there
 
 
 class TargetRejected(Exception):
-    """S3 refused the upload target itself (an expired URL or token, a bad signature).
+    """S3 refused the upload URL itself (expired, or a signature that does not match).
 
     Not a :class:`~mixpeek_cli.errors.MixpeekError`: :func:`mixpeek_cli.upload.upload_bundle`
-    answers it by asking for a fresh target once, and only then fails.
+    answers it by asking for a fresh URL once, and only then fails.
     """
 
     def __init__(self, cause: str) -> None:

@@ -1,7 +1,8 @@
-"""The presigned path: one streamed PUT of the bundle, retried from the start, then checked.
+"""The presigned PUT: one streamed request of the zip from disk, retried from byte 0, checked.
 
 The URL is its own credential, so it goes through a fresh httpx client that never sees the
-API key, and it never appears in a message (its query string holds the signature).
+API key or any Mixpeek header, and it never appears in a message (its query string holds
+the signature).
 """
 
 from __future__ import annotations
@@ -16,15 +17,17 @@ from typing import TYPE_CHECKING, cast
 from mixpeek_cli.errors import UploadError
 from mixpeek_cli.reporter import ProgressTask
 from mixpeek_cli.retry import RETRYABLE_STATUS, RetryPolicy
-from mixpeek_cli.upload.common import TargetRejected
-from mixpeek_cli.upload.digest import EtagJob, encrypted_with_kms, normalize_etag
-from mixpeek_cli.upload.plan import check_single_put
+from mixpeek_cli.upload.common import BUNDLE_CONTENT_TYPE, TargetRejected
+from mixpeek_cli.upload.digest import Md5Job, encrypted_with_kms, plain_md5_etag
 
 if TYPE_CHECKING:
     import httpx
 
     from mixpeek_cli.api import Trace
 
+GiB = 1024**3
+# S3's limit for one PUT; the published upload is a single presigned PUT.
+SINGLE_PUT_LIMIT = 5 * GiB
 # Large reads into one reused buffer: a few hundred iterations for a big bundle, and no
 # fresh allocation per chunk. httpx writes each chunk to the socket before asking for the
 # next, so counting a chunk when the next is asked for counts bytes actually sent.
@@ -35,9 +38,17 @@ UPLOAD_RETRY = RetryPolicy(max_attempts=5)
 _EXPIRED_CODES = frozenset({"ExpiredToken", "TokenRefreshRequired", "RequestExpired"})
 
 
+def check_single_put(size: int) -> None:
+    """Refuse, before sending anything, a bundle too big for one PUT."""
+    if size > SINGLE_PUT_LIMIT:
+        raise UploadError(
+            f"the bundle is {size / GiB:.2f} GiB, over S3's 5 GiB limit for a single upload",
+            hint="shrink the bundle (see .mixpeekignore)",
+        )
+
+
 def put_presigned(
     url: str,
-    headers: dict[str, str],
     path: Path,
     size: int,
     task: ProgressTask,
@@ -45,8 +56,11 @@ def put_presigned(
     retry: RetryPolicy = UPLOAD_RETRY,
     sleep: Callable[[float], None] = time.sleep,
     trace: Trace | None = None,
-) -> None:
-    """PUT ``path`` to ``url``; return once S3 answered 200 and its ETag matches the bytes."""
+) -> str:
+    """PUT ``path`` to ``url``; return the zip's MD5 once S3 answered 200 with a matching ETag.
+
+    Raises :class:`TargetRejected` when S3 refuses the URL itself (expired, bad signature).
+    """
     import httpx
 
     from mixpeek_cli.redact import redact_headers, redact_url
@@ -55,9 +69,10 @@ def put_presigned(
     # httpx logs each request's full URL at INFO: keep the signature out of any log.
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
-    send_headers = {**headers, "Content-Length": str(size)}
+    # Content-Type is part of the signature; nothing else of ours goes to S3.
+    send_headers = {"Content-Type": BUNDLE_CONTENT_TYPE, "Content-Length": str(size)}
     timeout = httpx.Timeout(connect=10.0, read=120.0, write=120.0, pool=10.0)
-    etag_job = EtagJob(path, None)
+    md5_job = Md5Job(path)
     try:
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
             attempt = 0
@@ -81,8 +96,9 @@ def put_presigned(
                     if trace is not None:
                         trace(f"PUT (presigned) -> {response.status_code}")
                     if response.status_code == 200:
-                        _check_etag(response, etag_job)
-                        return
+                        md5 = md5_job.result()
+                        _check_etag(response, md5)
+                        return md5
                     _raise_if_rejected(response)
                     failure = UploadError(
                         f"S3 refused the bundle upload: HTTP {response.status_code}: "
@@ -98,7 +114,7 @@ def put_presigned(
                     raise failure
                 sleep(retry.backoff(attempt, retry_after))
     finally:
-        etag_job.cancel()
+        md5_job.cancel()
 
 
 def _stream(path: Path, task: ProgressTask, sent: list[int]) -> Iterator[bytes]:
@@ -113,14 +129,13 @@ def _stream(path: Path, task: ProgressTask, sent: list[int]) -> Iterator[bytes]:
             task.advance(n)
 
 
-def _check_etag(response: httpx.Response, etag_job: EtagJob) -> None:
-    etag = normalize_etag(response.headers.get("ETag"))
-    if etag is None or encrypted_with_kms(dict(response.headers)):
-        return  # no MD5-form ETag to compare; the 200 is the store's word
-    expected = etag_job.result()
-    if etag != expected:
+def _check_etag(response: httpx.Response, md5: str) -> None:
+    etag = plain_md5_etag(response.headers.get("ETag"))
+    if etag is None or encrypted_with_kms(response.headers):
+        return  # no MD5 to compare; verify-upload and the 200 are the store's word
+    if etag != md5:
         raise UploadError(
-            f"S3 stored different bytes than were sent (ETag {etag}, expected MD5 {expected})",
+            f"S3 stored different bytes than were sent (ETag {etag}, the zip's MD5 {md5})",
             hint="retry the deploy; if it repeats, something between you and S3 alters uploads",
         )
 

@@ -1,0 +1,226 @@
+"""The API's answers as typed values, parsed tolerantly: unknown fields are ignored,
+missing optional ones are ``None``, and a missing required one is an :class:`ApiError`.
+
+Field names are the published ones (docs/api.md); nothing here reads a field the
+published API does not name.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mixpeek_cli.errors import ApiError
+
+FINAL_STATUSES = frozenset({"complete", "failed"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class UploadUrl:
+    """``POST .../deploy/upload-url``: where to PUT the zip, and the key to deploy it under."""
+
+    upload_url: str
+    bundle_s3_key: str
+    expires_in: int | None
+
+    def __repr__(self) -> str:  # the URL's query string is a credential
+        return f"UploadUrl(bundle_s3_key={self.bundle_s3_key!r}, expires_in={self.expires_in!r})"
+
+
+@dataclass(frozen=True, kw_only=True)
+class UploadCheck:
+    """``POST .../deploy/verify-upload``: what a server-side HEAD of the object saw."""
+
+    bundle_s3_key: str
+    exists: bool
+    etag: str | None
+    size_bytes: int | None
+    last_modified: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmokeTest:
+    """``SmokeTestResult``: the service's check of the deployed site."""
+
+    passed: bool
+    url: str | None
+    errors: list[str]
+    duration_ms: float | None
+    tested_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "passed": self.passed,
+            "url": self.url,
+            "errors": self.errors,
+            "duration_ms": self.duration_ms,
+            "tested_at": self.tested_at,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployInfo:
+    """A deploy: the answer to its creation, or a ``DeployStatusResponse``."""
+
+    app_id: str
+    deploy_id: str
+    status: str
+    environment: str | None
+    message: str | None
+    error: str | None = None
+    source: str | None = None
+    bundle_s3_key: str | None = None
+    queued_at: str | None = None
+    queued_by: str | None = None
+    smoke_test: SmokeTest | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppInfo:
+    """``GET /v1/apps/{app_id}``: the fields the CLI uses (the site's URL comes from ``slug``)."""
+
+    app_id: str
+    slug: str | None
+    title: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One build log event: ``{"ts": <epoch seconds>, "line": "..."}``."""
+
+    line: str
+    ts: float | None = None
+
+
+def _text(data: Mapping[str, Any], key: str, *, required: bool, what: str) -> str | None:
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise ApiError(f"the API's {what} has no valid {key!r}")
+    return value
+
+
+def _optional_int(data: Mapping[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_upload_url(data: Mapping[str, Any]) -> UploadUrl:
+    what = "upload-url answer"
+    url = _text(data, "upload_url", required=True, what=what) or ""
+    if not url.startswith(("https://", "http://")):
+        raise ApiError("the API's upload-url answer has no http(s) 'upload_url'")
+    return UploadUrl(
+        upload_url=url,
+        bundle_s3_key=_text(data, "bundle_s3_key", required=True, what=what) or "",
+        expires_in=_optional_int(data, "expires_in"),
+    )
+
+
+def parse_upload_check(data: Mapping[str, Any], *, key: str) -> UploadCheck:
+    exists = data.get("exists")
+    if not isinstance(exists, bool):
+        raise ApiError("the API's verify-upload answer has no valid 'exists'")
+    etag = data.get("etag")
+    modified = data.get("last_modified")
+    return UploadCheck(
+        bundle_s3_key=_text(data, "bundle_s3_key", required=False, what="verify answer") or key,
+        exists=exists,
+        etag=etag if isinstance(etag, str) else None,
+        size_bytes=_optional_int(data, "size_bytes"),
+        last_modified=modified if isinstance(modified, str) else None,
+    )
+
+
+def parse_deploy(data: Mapping[str, Any], *, app_id: str) -> DeployInfo:
+    what = "deploy answer"
+    return DeployInfo(
+        app_id=_text(data, "app_id", required=False, what=what) or app_id,
+        deploy_id=_text(data, "deploy_id", required=True, what=what) or "",
+        status=_text(data, "status", required=True, what=what) or "",
+        environment=_text(data, "environment", required=False, what=what),
+        message=_text(data, "message", required=False, what=what),
+        error=_error_text(data.get("error")),
+        source=_text(data, "source", required=False, what=what),
+        bundle_s3_key=_text(data, "bundle_s3_key", required=False, what=what),
+        queued_at=_text(data, "queued_at", required=False, what=what),
+        queued_by=_text(data, "queued_by", required=False, what=what),
+        smoke_test=parse_smoke_test(data.get("smoke_test")),
+    )
+
+
+def _error_text(value: Any) -> str | None:
+    """The status's ``error``: a string as published, but an object's message will do."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and isinstance(value.get("message"), str):
+        return str(value["message"])
+    return json.dumps(value, ensure_ascii=False)
+
+
+def parse_smoke_test(value: Any) -> SmokeTest | None:
+    if not isinstance(value, dict) or not isinstance(value.get("passed"), bool):
+        return None
+    errors = value.get("errors")
+    duration = value.get("duration_ms")
+    url = value.get("url")
+    tested = value.get("tested_at")
+    return SmokeTest(
+        passed=value["passed"],
+        url=url if isinstance(url, str) else None,
+        errors=[str(e) for e in errors] if isinstance(errors, list) else [],
+        duration_ms=float(duration)
+        if isinstance(duration, (int, float)) and not isinstance(duration, bool)
+        else None,
+        tested_at=tested if isinstance(tested, str) else None,
+    )
+
+
+def parse_app(data: Mapping[str, Any], *, app_id: str) -> AppInfo:
+    slug = data.get("slug")
+    meta = data.get("meta")
+    title = meta.get("title") if isinstance(meta, dict) else None
+    return AppInfo(
+        app_id=_text(data, "app_id", required=False, what="app") or app_id,
+        slug=slug if isinstance(slug, str) and slug else None,
+        title=title if isinstance(title, str) else None,
+        extra=dict(data),
+    )
+
+
+def parse_log_data(data: str) -> list[LogLine]:
+    """The log lines of one SSE message.
+
+    The published events carry one JSON object each; a server that puts several
+    ``data:`` lines in one event (SSE joins them with newlines) gives several lines,
+    and a data line that is not JSON is shown as it is rather than lost.
+    """
+    lines: list[LogLine] = []
+    for piece in data.split("\n"):
+        if not piece.strip():
+            continue
+        try:
+            entry = json.loads(piece)
+        except ValueError:
+            lines.append(LogLine(piece))
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("line"), str):
+            ts = entry.get("ts")
+            when = float(ts) if isinstance(ts, (int, float)) and not isinstance(ts, bool) else None
+            lines.append(LogLine(entry["line"], when))
+        elif isinstance(entry, str):
+            lines.append(LogLine(entry))
+        elif not isinstance(entry, dict):
+            lines.append(LogLine(piece))
+        # An object without a "line" (a keep-alive, metadata) is no log line.
+    return lines
