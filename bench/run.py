@@ -309,13 +309,13 @@ def bench_help(runs: int) -> list[Row]:
 def stage_breakdown(app: Path, work: Path) -> str:
     """Where `mixpeek bundle`'s time goes, measured in this process (for reading the table)."""
     sys.path.insert(0, str(HERE.parent))
-    from mixpeek_cli.bundle import write_zip
-    from mixpeek_cli.reporter import NullReporter
-    from mixpeek_cli.walk import collect_files
-    from mixpeek_cli.zipwriter import default_workers
+    from mixpeek_cli.bundle.build import write_zip
+    from mixpeek_cli.bundle.walk import collect_files
+    from mixpeek_cli.bundle.zipwriter import default_workers
+    from mixpeek_cli.output.reporter import NullReporter
 
     try:
-        from mixpeek_cli.secret_files import make_guard
+        from mixpeek_cli.bundle.secrets.files import make_guard
     except ImportError:
         make_guard = None  # type: ignore[assignment]
     lines = []

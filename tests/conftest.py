@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from mixpeek_cli.emulator import Emulator
-from mixpeek_cli.reporter import NullReporter, ProgressTask, Unit
+from mixpeek_cli.output.reporter import NullReporter, ProgressTask, Unit
 
 API_KEY = "sk_test_e2e_secret_value_0123456789"
 APP_ID = "app_e2e"

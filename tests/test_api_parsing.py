@@ -7,16 +7,16 @@ import json
 import httpx
 import pytest
 
-from mixpeek_cli.api import RawJson, encode_body
-from mixpeek_cli.api_errors import failure_for, render_error_body
-from mixpeek_cli.api_models import (
+from mixpeek_cli.errors import ApiError, AuthError, ExitCode
+from mixpeek_cli.service.client import RawJson, encode_body
+from mixpeek_cli.service.error_bodies import failure_for, render_error_body
+from mixpeek_cli.service.models import (
     parse_app,
     parse_deploy,
     parse_log_data,
     parse_upload_check,
     parse_upload_url,
 )
-from mixpeek_cli.errors import ApiError, AuthError, ExitCode
 
 
 def response(status: int, *, json=None, text: str | None = None) -> httpx.Response:  # type: ignore[no-untyped-def]

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import Recorder, python_for_nobody
 
-from mixpeek_cli.bundle import build_bundle, write_zip
+from mixpeek_cli.bundle.build import build_bundle, write_zip
+from mixpeek_cli.bundle.walk import BundleFile, collect_files
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.walk import BundleFile, collect_files
 
 pytestmark = pytest.mark.usefixtures("private_home")
 
@@ -205,9 +205,9 @@ UNREADABLE_SCRIPT = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from mixpeek_cli.bundle import build_bundle
+    from mixpeek_cli.bundle.build import build_bundle
     from mixpeek_cli.errors import UsageError
-    from mixpeek_cli.reporter import NullReporter
+    from mixpeek_cli.output.reporter import NullReporter
 
     root, dest = Path(sys.argv[1]), Path(sys.argv[2])
     try:

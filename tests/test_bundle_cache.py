@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import CliRun, Recorder
 
-from mixpeek_cli import bundle_cache, zipwriter
-from mixpeek_cli.bundle import Bundle, build_bundle
-from mixpeek_cli.reporter import NullReporter
+from mixpeek_cli.bundle import cache as bundle_cache
+from mixpeek_cli.bundle import zipwriter
+from mixpeek_cli.bundle.build import Bundle, build_bundle
+from mixpeek_cli.output.reporter import NullReporter
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +109,7 @@ def test_same_tick_change_is_caught_by_the_content_check(app: Path, private_cach
     target.write_text("print('v3')\n")
     index_path = next(private_cache.glob("*/index.json"))
     index = json.loads(index_path.read_text())
-    from mixpeek_cli.walk import collect_files
+    from mixpeek_cli.bundle.walk import collect_files
 
     now = collect_files(app, NullReporter())
     index["records"][0]["key"] = bundle_cache._key(

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from conftest import Recorder
 
-from mixpeek_cli.bundle import build_bundle
+from mixpeek_cli.bundle.build import build_bundle
+from mixpeek_cli.bundle.secrets.scan import Finding
+from mixpeek_cli.bundle.walk import BundleFile
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.reporter import NullReporter
-from mixpeek_cli.secret_scan import Finding
-from mixpeek_cli.walk import BundleFile
+from mixpeek_cli.output.reporter import NullReporter
 
 
 class EditsBetweenWalkAndWrite:

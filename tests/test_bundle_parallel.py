@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from mixpeek_cli.bundle import write_zip
-from mixpeek_cli.reporter import NullReporter
-from mixpeek_cli.walk import BundleFile
-from mixpeek_cli.zipformat import Entry, central_header, end_records, local_header
-from mixpeek_cli.zipwriter import CHUNK_SIZE, SAMPLE_SIZE, WINDOW_SIZE, write_entries
+from mixpeek_cli.bundle.build import write_zip
+from mixpeek_cli.bundle.walk import BundleFile
+from mixpeek_cli.bundle.zipformat import Entry, central_header, end_records, local_header
+from mixpeek_cli.bundle.zipwriter import CHUNK_SIZE, SAMPLE_SIZE, WINDOW_SIZE, write_entries
+from mixpeek_cli.output.reporter import NullReporter
 
 MIB = 1024 * 1024
 

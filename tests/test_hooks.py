@@ -9,7 +9,7 @@ import pytest
 from conftest import git, read_bundle
 
 from mixpeek_cli.emulator import Emulator
-from mixpeek_cli.hooks import PushedRef, parse_push_lines, select_refs
+from mixpeek_cli.git.hooks import PushedRef, parse_push_lines, select_refs
 
 ZERO = "0" * 40
 

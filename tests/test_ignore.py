@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mixpeek_cli.ignore import DEFAULTS_SOURCE, load_ignore_rules, rebase_pattern
-from mixpeek_cli.reporter import NullReporter
-from mixpeek_cli.walk import collect_files
+from mixpeek_cli.bundle.ignore import DEFAULTS_SOURCE, load_ignore_rules, rebase_pattern
+from mixpeek_cli.bundle.walk import collect_files
+from mixpeek_cli.output.reporter import NullReporter
 
 pytestmark = pytest.mark.usefixtures("private_home")
 

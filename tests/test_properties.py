@@ -13,20 +13,20 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from mixpeek_cli.api_errors import render_error_body
-from mixpeek_cli.api_models import (
+from mixpeek_cli.bundle.build import write_zip
+from mixpeek_cli.bundle.ignore import DEFAULT_EXCLUDES
+from mixpeek_cli.bundle.walk import collect_files
+from mixpeek_cli.bundle.walk_cache import WalkCache
+from mixpeek_cli.errors import ApiError, UsageError
+from mixpeek_cli.output.reporter import NullReporter
+from mixpeek_cli.service.error_bodies import render_error_body
+from mixpeek_cli.service.models import (
     parse_app,
     parse_deploy,
     parse_log_data,
     parse_upload_check,
     parse_upload_url,
 )
-from mixpeek_cli.bundle import write_zip
-from mixpeek_cli.errors import ApiError, UsageError
-from mixpeek_cli.ignore import DEFAULT_EXCLUDES
-from mixpeek_cli.reporter import NullReporter
-from mixpeek_cli.walk import collect_files
-from mixpeek_cli.walk_cache import WalkCache
 
 DIRS = ["", "a", "b", "a/c", "dist", "a/dist", "build"]
 NAMES = ["f.py", "g.log", "h.txt", "k", ".hidden", "x.pyc", "n.js"]

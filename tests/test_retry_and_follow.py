@@ -7,8 +7,8 @@ import random
 from datetime import datetime, timezone
 from email.utils import format_datetime
 
-from mixpeek_cli.follow import poll_intervals
-from mixpeek_cli.retry import RetryPolicy, parse_retry_after
+from mixpeek_cli.deploy.follow import poll_intervals
+from mixpeek_cli.service.retry import RetryPolicy, parse_retry_after
 
 
 def test_retry_after_in_seconds_and_as_http_date():

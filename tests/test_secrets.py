@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mixpeek_cli.secret_files import secret_reason
-from mixpeek_cli.secret_scan import scan_bytes
-from mixpeek_cli.walk import BundleFile
+from mixpeek_cli.bundle.secrets.files import secret_reason
+from mixpeek_cli.bundle.secrets.scan import scan_bytes
+from mixpeek_cli.bundle.walk import BundleFile
 
 RNG = random.Random(7)
 
@@ -114,7 +114,7 @@ def test_secret_bearing_files(tmp_path, rel, content, secret):
 
 
 def test_the_scan_runs_in_a_child_and_falls_back_to_scanning_here(tmp_path):
-    from mixpeek_cli.scan_worker import _parse, scan_in_child
+    from mixpeek_cli.bundle.secrets.worker import _parse, scan_in_child
 
     files = [
         make_file(tmp_path, "a.py", f"TOKEN = 'ghp_{token()}'\n"),
@@ -129,8 +129,8 @@ def test_the_scan_runs_in_a_child_and_falls_back_to_scanning_here(tmp_path):
 
 
 def test_a_read_error_in_the_child_is_reported_like_one_here(tmp_path):
+    from mixpeek_cli.bundle.secrets.worker import scan_in_child
     from mixpeek_cli.errors import UsageError
-    from mixpeek_cli.scan_worker import scan_in_child
 
     missing = BundleFile(path="gone.py", source=tmp_path / "gone.py", size=3, executable=False)
 

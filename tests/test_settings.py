@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from mixpeek_cli.config.settings import resolve_settings
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.settings import resolve_settings
 
 
 def write_project(root: Path, text: str) -> None:
@@ -121,6 +121,6 @@ def test_a_namespace_that_cannot_be_a_header_value_is_refused(tmp_path, bad):
     ],
 )
 def test_the_site_url_comes_from_the_slug(base, environment, expected):
-    from mixpeek_cli.site_url import site_url
+    from mixpeek_cli.service.urls import site_url
 
     assert site_url(base, "my-app", environment) == expected

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from mixpeek_cli import source_files
-from mixpeek_cli.bundle import Bundle, build_bundle
-from mixpeek_cli.reporter import NullReporter
-from mixpeek_cli.source_files import (
+from mixpeek_cli.bundle import source_files
+from mixpeek_cli.bundle.build import Bundle, build_bundle
+from mixpeek_cli.bundle.source_files import (
     MAX_FILE_BYTES,
     MAX_TOTAL_BYTES,
     EncodedSources,
     select_source_files,
     sources_for,
 )
-from mixpeek_cli.walk import BundleFile
+from mixpeek_cli.bundle.walk import BundleFile
+from mixpeek_cli.output.reporter import NullReporter
 
 
 def bundle_file(root: Path, rel: str, data: bytes) -> BundleFile:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mixpeek_cli.api_models import UploadCheck
 from mixpeek_cli.errors import UploadError
+from mixpeek_cli.service.models import UploadCheck
 from mixpeek_cli.upload.digest import Md5Job, compute_md5, encrypted_with_kms, plain_md5_etag
 from mixpeek_cli.upload.presigned import SINGLE_PUT_LIMIT, check_single_put
 from mixpeek_cli.upload.reuse import PreviousUpload, decode, record_name

@@ -16,10 +16,10 @@ import pytest
 from conftest import read_bundle, spawn_cli
 from upload_proxy import S3Proxy
 
-from mixpeek_cli.api import ApiClient
 from mixpeek_cli.emulator import Emulator
 from mixpeek_cli.errors import UploadError
-from mixpeek_cli.reporter import NullReporter
+from mixpeek_cli.output.reporter import NullReporter
+from mixpeek_cli.service.client import ApiClient
 from mixpeek_cli.upload import BundleZip, upload_bundle
 
 MiB = 1024 * 1024

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from mixpeek_cli import ignore
-from mixpeek_cli.reporter import NullReporter
-from mixpeek_cli.walk import collect_files
-from mixpeek_cli.walk_cache import WalkCache
+from mixpeek_cli.bundle import ignore
+from mixpeek_cli.bundle.walk import collect_files
+from mixpeek_cli.bundle.walk_cache import WalkCache
+from mixpeek_cli.output.reporter import NullReporter
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.runner import Output, run_command
+from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.reporter import Reporter
+    from mixpeek_cli.output.reporter import Reporter
 
 
 def login(
@@ -38,9 +38,9 @@ def login(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.credentials import check_key, store_key
+        from mixpeek_cli.config.credentials import check_key, store_key
         from mixpeek_cli.errors import UsageError
-        from mixpeek_cli.runner import can_prompt
+        from mixpeek_cli.output.runner import can_prompt
 
         if api_key_stdin or not sys.stdin.isatty():
             # One line: a key piped with a trailing newline must not store the newline.
@@ -69,7 +69,7 @@ def logout(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.credentials import credentials_path, remove_key
+        from mixpeek_cli.config.credentials import credentials_path, remove_key
 
         path = credentials_path()
         removed = remove_key()
@@ -102,9 +102,9 @@ def whoami(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.credentials import credentials_path, stored_key_reader
-        from mixpeek_cli.deploy import check_directory
-        from mixpeek_cli.settings import resolve_settings
+        from mixpeek_cli.config.credentials import credentials_path, stored_key_reader
+        from mixpeek_cli.config.settings import resolve_settings
+        from mixpeek_cli.deploy.pipeline import check_directory
 
         settings = resolve_settings(
             root=check_directory(path),

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.runner import Output, run_command
+from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.reporter import Reporter
+    from mixpeek_cli.output.reporter import Reporter
 
 
 def bundle(
@@ -30,10 +30,10 @@ def bundle(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.bundle import build_bundle
-        from mixpeek_cli.deploy import check_directory
-        from mixpeek_cli.secret_files import bundle_paths, make_guard
-        from mixpeek_cli.source_files import select_source_files
+        from mixpeek_cli.bundle.build import build_bundle
+        from mixpeek_cli.bundle.secrets.files import bundle_paths, make_guard
+        from mixpeek_cli.bundle.source_files import select_source_files
+        from mixpeek_cli.deploy.pipeline import check_directory
 
         root = check_directory(path)
         include = bundle_paths(root, include_secret or [])

@@ -1,4 +1,4 @@
-"""`mixpeek deploy`: flags in, DeployResult out; the work is in mixpeek_cli.deploy."""
+"""`mixpeek deploy`: flags in, DeployResult out; the work is in mixpeek_cli.deploy.pipeline."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.runner import Output, run_command
+from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.reporter import Reporter
-    from mixpeek_cli.settings import Settings
+    from mixpeek_cli.config.settings import Settings
+    from mixpeek_cli.output.reporter import Reporter
 
 LOCAL_APP_ID = "local-app"
 LOCAL_API_KEY = "local-emulator-key"
@@ -72,10 +72,10 @@ def deploy(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.credentials import stored_key_reader
-        from mixpeek_cli.deploy import DeployRequest, check_directory, run_deploy
-        from mixpeek_cli.render import render_deploy
-        from mixpeek_cli.settings import resolve_settings
+        from mixpeek_cli.config.credentials import stored_key_reader
+        from mixpeek_cli.config.settings import resolve_settings
+        from mixpeek_cli.deploy.pipeline import DeployRequest, check_directory, run_deploy
+        from mixpeek_cli.deploy.report import render_deploy
 
         root = check_directory(path)
         settings = resolve_settings(
@@ -90,7 +90,7 @@ def deploy(
             stored_key=stored_key_reader(reporter.warn),
             namespace=namespace,
         )
-        from mixpeek_cli.secret_files import bundle_paths
+        from mixpeek_cli.bundle.secrets.files import bundle_paths
 
         request = DeployRequest(
             path=root,

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.runner import Output, run_command
+from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.api import ApiClient
-    from mixpeek_cli.api_models import DeployInfo
-    from mixpeek_cli.reporter import ProgressTask, Reporter, Unit
-    from mixpeek_cli.settings import Settings
+    from mixpeek_cli.config.settings import Settings
+    from mixpeek_cli.output.reporter import ProgressTask, Reporter, Unit
+    from mixpeek_cli.service.client import ApiClient
+    from mixpeek_cli.service.models import DeployInfo
 
 deploys_app = typer.Typer(help="Inspect deploys.", no_args_is_help=True)
 
@@ -39,8 +39,8 @@ def _settings(
     poll_interval: float | None = None,
     timeout: float | None = None,
 ) -> Settings:
-    from mixpeek_cli.credentials import stored_key_reader
-    from mixpeek_cli.settings import resolve_settings
+    from mixpeek_cli.config.credentials import stored_key_reader
+    from mixpeek_cli.config.settings import resolve_settings
 
     return resolve_settings(
         root=Path("."),
@@ -56,7 +56,7 @@ def _settings(
 
 
 def _client(settings: Settings, output: Output, console: Console) -> tuple[str, ApiClient]:
-    from mixpeek_cli.api import ApiClient
+    from mixpeek_cli.service.client import ApiClient
 
     app_id, key = settings.require_remote()
     client = ApiClient(
@@ -120,7 +120,7 @@ def status(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.follow import follow_deploy
+        from mixpeek_cli.deploy.follow import follow_deploy
 
         settings = _settings(
             reporter,
@@ -178,7 +178,7 @@ def logs(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.follow import follow_deploy, read_log
+        from mixpeek_cli.deploy.follow import follow_deploy, read_log
 
         settings = _settings(
             reporter,

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.runner import Output, run_command
+from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.deploy import DeployResult
-    from mixpeek_cli.reporter import Reporter
+    from mixpeek_cli.deploy.pipeline import DeployResult
+    from mixpeek_cli.output.reporter import Reporter
 
 hooks_app = typer.Typer(help="Deploy from a git pre-push hook.", no_args_is_help=True)
 
@@ -53,10 +53,10 @@ def install(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.deploy import check_directory
+        from mixpeek_cli.config.settings import check_environment
+        from mixpeek_cli.deploy.pipeline import check_directory
         from mixpeek_cli.errors import UsageError
-        from mixpeek_cli.hooks import current_branch, hook_paths, install_hook, render_script
-        from mixpeek_cli.settings import check_environment
+        from mixpeek_cli.git.hooks import current_branch, hook_paths, install_hook, render_script
 
         root = check_directory(path)
         if environment is not None:
@@ -110,8 +110,8 @@ def uninstall(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.deploy import check_directory
-        from mixpeek_cli.hooks import hook_paths, uninstall_hook
+        from mixpeek_cli.deploy.pipeline import check_directory
+        from mixpeek_cli.git.hooks import hook_paths, uninstall_hook
 
         done = uninstall_hook(hook_paths(check_directory(path)))
         if not done.removed:
@@ -154,19 +154,19 @@ def pre_push(
     output = Output(json=json_output, quiet=quiet, verbose=verbose, plain=True)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.credentials import stored_key_reader
-        from mixpeek_cli.deploy import DeployRequest, check_directory, run_deploy
+        from mixpeek_cli.config.credentials import stored_key_reader
+        from mixpeek_cli.config.settings import resolve_settings
+        from mixpeek_cli.deploy.pipeline import DeployRequest, check_directory, run_deploy
+        from mixpeek_cli.deploy.report import render_deploy
         from mixpeek_cli.errors import ExitCode, MixpeekError
-        from mixpeek_cli.git_tree import clean_git_env
-        from mixpeek_cli.hooks import (
+        from mixpeek_cli.git.hooks import (
             current_branch,
             hook_paths,
             parse_push_lines,
             refs_from_pre_commit,
             select_refs,
         )
-        from mixpeek_cli.render import render_deploy
-        from mixpeek_cli.settings import resolve_settings
+        from mixpeek_cli.git.tree import clean_git_env
 
         # git exports GIT_DIR & co. to hooks; every git call below (GitPython's included)
         # finds the repository from the app's path instead.

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.runner import Output, run_command
+from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.reporter import Reporter
+    from mixpeek_cli.output.reporter import Reporter
 
 ProjectDir = Annotated[
     Path, typer.Argument(help="The app's directory (where mixpeek.toml goes).", metavar="PATH")
@@ -21,7 +21,7 @@ ProjectDir = Annotated[
 
 
 def _validate(root: Path, app_id: str, environment: str | None) -> None:
-    from mixpeek_cli.settings import resolve_settings
+    from mixpeek_cli.config.settings import resolve_settings
 
     # The same checks a deploy applies, so a file init writes is one deploy accepts.
     resolve_settings(root=root, env={}, app_id=app_id, environment=environment)
@@ -45,11 +45,11 @@ def init(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.deploy import check_directory
+        from mixpeek_cli.config.project_file import set_keys
+        from mixpeek_cli.config.settings import DEFAULT_ENVIRONMENT, PROJECT_FILE, read_project_file
+        from mixpeek_cli.deploy.pipeline import check_directory
         from mixpeek_cli.errors import UsageError
-        from mixpeek_cli.project_file import set_keys
-        from mixpeek_cli.runner import can_prompt
-        from mixpeek_cli.settings import DEFAULT_ENVIRONMENT, PROJECT_FILE, read_project_file
+        from mixpeek_cli.output.runner import can_prompt
 
         root = check_directory(path)
         existing = read_project_file(root)
@@ -106,8 +106,8 @@ def link(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.deploy import check_directory
-        from mixpeek_cli.project_file import set_keys
+        from mixpeek_cli.config.project_file import set_keys
+        from mixpeek_cli.deploy.pipeline import check_directory
 
         root = check_directory(path)
         _validate(root, app_id, None)

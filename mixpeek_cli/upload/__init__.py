@@ -16,21 +16,21 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Protocol
 
 from mixpeek_cli.errors import UploadError
-from mixpeek_cli.reporter import Reporter, track
+from mixpeek_cli.output.reporter import Reporter, track
 from mixpeek_cli.upload.common import BundleZip, TargetRejected, Uploaded
 from mixpeek_cli.upload.digest import plain_md5_etag
 from mixpeek_cli.upload.reuse import PreviousUpload
 from mixpeek_cli.upload.verify import check_landed, difference
 
 if TYPE_CHECKING:
-    from mixpeek_cli.api import Trace
-    from mixpeek_cli.api_models import UploadCheck, UploadUrl
+    from mixpeek_cli.service.client import Trace
+    from mixpeek_cli.service.models import UploadCheck, UploadUrl
 
 __all__ = ["BundleZip", "PreviousUpload", "UploadApi", "Uploaded", "upload_bundle"]
 
 
 class UploadApi(Protocol):
-    """The two calls of the API an upload needs (:class:`mixpeek_cli.api.ApiClient`)."""
+    """The two calls of the API an upload needs (:class:`mixpeek_cli.service.client.ApiClient`)."""
 
     def get_upload_url(self, app_id: str) -> UploadUrl: ...
 

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from mixpeek_cli.errors import UploadError
-from mixpeek_cli.reporter import ProgressTask
-from mixpeek_cli.retry import RETRYABLE_STATUS, RetryPolicy
+from mixpeek_cli.output.reporter import ProgressTask
+from mixpeek_cli.service.retry import RETRYABLE_STATUS, RetryPolicy
 from mixpeek_cli.upload.common import BUNDLE_CONTENT_TYPE, TargetRejected
 from mixpeek_cli.upload.digest import Md5Job, encrypted_with_kms, plain_md5_etag
 
 if TYPE_CHECKING:
     import httpx
 
-    from mixpeek_cli.api import Trace
+    from mixpeek_cli.service.client import Trace
 
 GiB = 1024**3
 # S3's limit for one PUT; the published upload is a single presigned PUT.
@@ -63,7 +63,7 @@ def put_presigned(
     """
     import httpx
 
-    from mixpeek_cli.redact import redact_headers, redact_url
+    from mixpeek_cli.service.redact import redact_headers, redact_url
 
     check_single_put(size)
     # httpx logs each request's full URL at INFO: keep the signature out of any log.

@@ -8,7 +8,7 @@ from mixpeek_cli.errors import UploadError
 from mixpeek_cli.upload.digest import plain_md5_etag
 
 if TYPE_CHECKING:
-    from mixpeek_cli.api_models import UploadCheck
+    from mixpeek_cli.service.models import UploadCheck
 
 
 def difference(check: UploadCheck, *, size: int, md5: str) -> str | None:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from mixpeek_cli.reporter import Reporter
+from mixpeek_cli.output.reporter import Reporter
 
 if TYPE_CHECKING:
     from threading import Event
 
-    from mixpeek_cli.secret_scan import Finding
-    from mixpeek_cli.walk import BundleFile
+    from mixpeek_cli.bundle.secrets.scan import Finding
+    from mixpeek_cli.bundle.walk import BundleFile
 
 DOTENV_ALLOWED = frozenset({".env.example", ".env.sample", ".env.template"})
 KEY_FILE_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"})
@@ -109,12 +109,12 @@ class SecretGuard:
         return drop_secret_files(files, self._include, self._reporter)
 
     def scan(self, files: Sequence[BundleFile], stop: Event | None = None) -> list[Finding]:
-        from mixpeek_cli.scan_worker import scan_in_child
+        from mixpeek_cli.bundle.secrets.worker import scan_in_child
 
         return scan_in_child(files, stop)
 
     def judge(self, findings: Sequence[Finding]) -> None:
-        from mixpeek_cli.secret_scan import refuse_on_findings
+        from mixpeek_cli.bundle.secrets.scan import refuse_on_findings
 
         refused = []
         for finding in findings:

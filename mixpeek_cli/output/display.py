@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from typing import IO, TYPE_CHECKING
 
-from mixpeek_cli.reporter import NullReporter, ProgressTask, Reporter, Unit
+from mixpeek_cli.output.reporter import NullReporter, ProgressTask, Reporter, Unit
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mixpeek_cli.bundle.secrets.scan import Finding, ScanFile, scan_files
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.secret_scan import Finding, ScanFile, scan_files
 
 if TYPE_CHECKING:
     from threading import Event
@@ -39,7 +39,7 @@ def scan_in_child(files: Sequence[ScanFile], stop: Event | None = None) -> list[
     payload = json.dumps([[f.path, os.fspath(f.source), f.size] for f in files]).encode()
     try:
         child = subprocess.Popen(
-            [sys.executable, "-m", "mixpeek_cli.scan_worker"],
+            [sys.executable, "-m", "mixpeek_cli.bundle.secrets.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -3,7 +3,7 @@
 Excluded directories are never entered (a ``node_modules/`` costs one rule check), a
 symlink to a regular file inside PATH is bundled with its target's content, and
 anything else that is not a regular file is skipped with a warning. A deploy passes a
-:class:`~mixpeek_cli.walk_cache.WalkCache`, which replays the previous walk of an
+:class:`~mixpeek_cli.bundle.walk_cache.WalkCache`, which replays the previous walk of an
 unchanged tree without loading a single ignore rule.
 """
 
@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.reporter import Reporter
+from mixpeek_cli.output.reporter import Reporter
 
 if TYPE_CHECKING:
-    from mixpeek_cli.ignore import IgnoreRules
-    from mixpeek_cli.walk_cache import WalkCache
+    from mixpeek_cli.bundle.ignore import IgnoreRules
+    from mixpeek_cli.bundle.walk_cache import WalkCache
 
 
 def file_stamp(st: os.stat_result) -> tuple[int, ...]:
@@ -194,7 +194,7 @@ def collect_files(
         replayed = cache.replay()
         if replayed is not None:
             return replayed
-    from mixpeek_cli.ignore import load_ignore_rules
+    from mixpeek_cli.bundle.ignore import load_ignore_rules
 
     rules = load_ignore_rules(root)
     found = walk(root, rules, reporter)

@@ -16,7 +16,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from mixpeek_cli import interrupts
 from mixpeek_cli.errors import ExitCode, Interrupted, MixpeekError
-from mixpeek_cli.reporter import Reporter
+from mixpeek_cli.output.reporter import Reporter
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,7 +44,7 @@ class Output:
         return Console(stderr=True, highlight=False)
 
     def reporter(self, console: Console) -> Reporter:
-        from mixpeek_cli.display import make_reporter
+        from mixpeek_cli.output.display import make_reporter
 
         return make_reporter(quiet=self.quiet, console=console)
 

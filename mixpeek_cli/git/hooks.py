@@ -19,7 +19,7 @@ from pathlib import Path
 
 from mixpeek_cli.atomic import write_atomically
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.git_tree import clean_git_env
+from mixpeek_cli.git.tree import clean_git_env
 
 HOOK_NAME = "pre-push"
 CHAINED_NAME = "pre-push.mixpeek-chained"

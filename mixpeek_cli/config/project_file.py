@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mixpeek_cli.atomic import write_atomically
-from mixpeek_cli.settings import PROJECT_FILE, read_project_file
+from mixpeek_cli.config.settings import PROJECT_FILE, read_project_file
 
 _TABLE = re.compile(r"^\s*\[")
 

@@ -1,6 +1,6 @@
 """Follow a deploy until it is final: the live build log, status polls beside it, a deadline.
 
-The log stream (:mod:`mixpeek_cli.log_stream`) shows every line once and in order, and
+The log stream (:mod:`mixpeek_cli.service.log_stream`) shows every line once and in order, and
 its ``event: done`` says the deploy is final: the status is fetched once, at once. Status
 polls run beside it on their back-off schedule, so a final status is noticed within one
 poll interval even when the stream stalls, drops or never says ``done``; the stream is
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mixpeek_cli.errors import ApiError
-from mixpeek_cli.log_stream import Done, Dropped, Event, Line, StreamReader, Unavailable
-from mixpeek_cli.reporter import Reporter
+from mixpeek_cli.output.reporter import Reporter
+from mixpeek_cli.service.log_stream import Done, Dropped, Event, Line, StreamReader, Unavailable
 
 if TYPE_CHECKING:
-    from mixpeek_cli.api import ApiClient, Trace
-    from mixpeek_cli.api_models import DeployInfo
+    from mixpeek_cli.service.client import ApiClient, Trace
+    from mixpeek_cli.service.models import DeployInfo
 
 MAX_POLL_INTERVAL = 5.0
 GROWTH = 1.5

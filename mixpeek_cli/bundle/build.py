@@ -6,8 +6,8 @@ entries are sorted by their UTF-8 name bytes, every timestamp is 1980-01-01, the
 only mode bits kept are 0644/0755, there are no directory entries, comments or
 extra fields (but ZIP64 ones), and each file is stored or deflated by a rule on its
 bytes alone (docs/bundle.md). The zip is written on all cores by
-:mod:`mixpeek_cli.zipwriter`; a deploy's bundle goes through the re-deploy cache
-(:mod:`mixpeek_cli.bundle_cache`).
+:mod:`mixpeek_cli.bundle.zipwriter`; a deploy's bundle goes through the re-deploy cache
+(:mod:`mixpeek_cli.bundle.cache`).
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from mixpeek_cli.bundle_cache import BundleCache
+from mixpeek_cli.bundle.cache import BundleCache
+from mixpeek_cli.bundle.walk import BundleFile, collect_files, file_stamp
+from mixpeek_cli.bundle.walk_cache import WalkCache
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.reporter import Reporter, track
-from mixpeek_cli.walk import BundleFile, collect_files, file_stamp
-from mixpeek_cli.walk_cache import WalkCache
+from mixpeek_cli.output.reporter import Reporter, track
 
 if TYPE_CHECKING:
-    from mixpeek_cli.secret_scan import Finding
+    from mixpeek_cli.bundle.secrets.scan import Finding
 
 WRITE_BUFFER = 1024 * 1024
 
@@ -56,7 +56,7 @@ class Bundle:
         """Data kept with this bundle by :meth:`keep_extra` in an earlier run, if any."""
         if self.owned:
             return None  # not in the cache: nothing was kept with it
-        from mixpeek_cli.bundle_cache import read_extra
+        from mixpeek_cli.bundle.cache import read_extra
 
         return read_extra(self.zip_path, name, self.sha256)
 
@@ -66,8 +66,8 @@ class Bundle:
         Kept only while every file still has the stamp the walk saw: data read from a
         file changed since might not match the zip, and must not be reused with it.
         """
-        from mixpeek_cli.bundle_cache import write_extra
-        from mixpeek_cli.zipwriter import FileChanged
+        from mixpeek_cli.bundle.cache import write_extra
+        from mixpeek_cli.bundle.zipwriter import FileChanged
 
         if self.owned:
             return
@@ -93,7 +93,7 @@ def write_zip(
 def _write_zip(
     files: Sequence[BundleFile], dest: Path, reporter: Reporter, workers: int | None = None
 ) -> tuple[str, list[int]]:
-    from mixpeek_cli.zipwriter import write_entries
+    from mixpeek_cli.bundle.zipwriter import write_entries
 
     try:
         with (
@@ -108,7 +108,7 @@ def _write_zip(
 
 
 class BundleGuard(Protocol):
-    """What may ship (see :class:`mixpeek_cli.secret_files.SecretGuard`)."""
+    """What may ship (see :class:`mixpeek_cli.bundle.secrets.files.SecretGuard`)."""
 
     def select(self, files: list[BundleFile]) -> list[BundleFile]: ...
 
@@ -142,7 +142,7 @@ def build_bundle(
     throwaway roots (a commit's files in a temporary directory), which would only fill
     the cache with entries no later run can hit.
     """
-    from mixpeek_cli.zipwriter import FileChanged
+    from mixpeek_cli.bundle.zipwriter import FileChanged
 
     try:
         return _build_once(root, reporter, dest, guard, use_cache)
@@ -221,7 +221,7 @@ def _check_unchanged(files: Sequence[BundleFile]) -> None:
     A write bumps mtime and ctime, so this catches a same-size change made mid-read, which
     the size checks while reading cannot see.
     """
-    from mixpeek_cli.zipwriter import FileChanged
+    from mixpeek_cli.bundle.zipwriter import FileChanged
 
     for file in files:
         if file.stamp is None:

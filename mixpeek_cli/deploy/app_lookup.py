@@ -1,6 +1,6 @@
 """Read the app once per deploy, beside the upload, for the URL the deploy is served at.
 
-No deploy answer carries the URL; the app's ``slug`` gives it (:mod:`mixpeek_cli.site_url`).
+No deploy answer carries the URL; the app's ``slug`` gives it (:mod:`mixpeek_cli.service.urls`).
 The read runs on a thread started after the local stages have passed, so it overlaps the
 upload instead of adding to it; when it fails, the URL is unknown and the deploy goes on.
 """
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from mixpeek_cli.errors import MixpeekError
 
 if TYPE_CHECKING:
-    from mixpeek_cli.api import ApiClient, Trace
-    from mixpeek_cli.api_models import AppInfo
+    from mixpeek_cli.service.client import ApiClient, Trace
+    from mixpeek_cli.service.models import AppInfo
 
 # The URL is a courtesy: the result is not held back long for it.
 WAIT_SECONDS = 10.0
@@ -43,7 +43,7 @@ class AppLookup:
 
     def url(self, environment: str) -> str | None:
         """The URL ``environment`` is served at, or None when the app could not be read."""
-        from mixpeek_cli.site_url import site_url
+        from mixpeek_cli.service.urls import site_url
 
         self._thread.join(WAIT_SECONDS)
         app = self._app

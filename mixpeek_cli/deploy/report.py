@@ -6,14 +6,14 @@ import json
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from mixpeek_cli.display import human_bytes
 from mixpeek_cli.errors import ExitCode
-from mixpeek_cli.runner import Output
+from mixpeek_cli.output.display import human_bytes
+from mixpeek_cli.output.runner import Output
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.deploy import DeployResult
+    from mixpeek_cli.deploy.pipeline import DeployResult
 
 
 def dry_run_summary(result: DeployResult) -> list[str]:

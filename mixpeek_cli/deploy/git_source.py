@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from mixpeek_cli.deploy import (
+from mixpeek_cli.config.settings import Settings
+from mixpeek_cli.deploy.pipeline import (
     DeployRequest,
     DeployResult,
     create_and_follow,
@@ -17,9 +18,8 @@ from mixpeek_cli.deploy import (
     resolve_message,
 )
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.gitmeta import read_commit_info, remote_branches_containing
-from mixpeek_cli.reporter import Reporter
-from mixpeek_cli.settings import Settings
+from mixpeek_cli.git.meta import read_commit_info, remote_branches_containing
+from mixpeek_cli.output.reporter import Reporter
 
 
 def deploy_from_git(
@@ -60,7 +60,7 @@ def deploy_from_git(
     if request.dry_run:
         return result
     app_id, _ = settings.require_remote()
-    from mixpeek_cli.app_lookup import AppLookup
+    from mixpeek_cli.deploy.app_lookup import AppLookup
 
     body = {
         "message": result.message,

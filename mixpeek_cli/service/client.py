@@ -2,7 +2,7 @@
 
 This layer never prints. It raises :mod:`mixpeek_cli.errors` exceptions and, when
 given a ``trace`` callable (``--verbose``), reports each exchange as one line whose
-headers are redacted (:mod:`mixpeek_cli.redact`).
+headers are redacted (:mod:`mixpeek_cli.service.redact`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from typing import Any, Final
 import httpx
 
 from mixpeek_cli import __version__
-from mixpeek_cli.api_errors import describe_transport_error, failure_for, not_json
-from mixpeek_cli.api_models import (
+from mixpeek_cli.errors import ApiError, MixpeekError
+from mixpeek_cli.service.error_bodies import describe_transport_error, failure_for, not_json
+from mixpeek_cli.service.models import (
     AppInfo,
     DeployInfo,
     LogLine,
@@ -29,8 +30,7 @@ from mixpeek_cli.api_models import (
     parse_upload_check,
     parse_upload_url,
 )
-from mixpeek_cli.errors import ApiError, MixpeekError
-from mixpeek_cli.retry import RETRYABLE_STATUS, RetryPolicy
+from mixpeek_cli.service.retry import RETRYABLE_STATUS, RetryPolicy
 
 BUNDLE_FILENAME = "bundle.zip"
 BUNDLE_CONTENT_TYPE = "application/zip"
@@ -276,7 +276,7 @@ class ApiClient:
         return text.replace(self._api_key, "***") if self._api_key else text
 
     def _trace_request(self, request: httpx.Request) -> None:
-        from mixpeek_cli.redact import redact_headers, redact_url
+        from mixpeek_cli.service.redact import redact_headers, redact_url
 
         headers = " ".join(f"{k}: {v};" for k, v in redact_headers(request.headers.items()))
         self._note(f"> {request.method} {redact_url(str(request.url))} [{headers.rstrip(';')}]")

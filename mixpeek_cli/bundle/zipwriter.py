@@ -29,8 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Protocol
 
-from mixpeek_cli.errors import UsageError
-from mixpeek_cli.zipformat import (
+from mixpeek_cli.bundle.zipformat import (
     DEFLATED,
     STORED,
     Entry,
@@ -39,6 +38,7 @@ from mixpeek_cli.zipformat import (
     local_header,
     needs_zip64,
 )
+from mixpeek_cli.errors import UsageError
 
 if TYPE_CHECKING:
     pass

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mixpeek_cli.errors import AuthError, MixpeekError
-from mixpeek_cli.retry import RetryPolicy
+from mixpeek_cli.service.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from mixpeek_cli.api import ApiClient
+    from mixpeek_cli.service.client import ApiClient
 
 # Reconnects back off from 0.5 s up to 5 s (full jitter), starting again after progress.
 RECONNECT = RetryPolicy(base_delay=0.5, max_delay=5.0)
@@ -77,7 +77,7 @@ class StreamReader:
     def _run(self) -> None:
         import httpx
 
-        from mixpeek_cli.api import StreamDone, StreamUnavailable
+        from mixpeek_cli.service.client import StreamDone, StreamUnavailable
 
         delivered = 0
         failures = 0

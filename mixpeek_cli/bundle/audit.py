@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mixpeek_cli.ignore import IgnoreRules, Rule, load_ignore_rules
-from mixpeek_cli.secret_files import secret_reason
+from mixpeek_cli.bundle.ignore import IgnoreRules, Rule, load_ignore_rules
+from mixpeek_cli.bundle.secrets.files import secret_reason
 
 if TYPE_CHECKING:
-    from mixpeek_cli.walk import BundleFile
+    from mixpeek_cli.bundle.walk import BundleFile
 
 CHUNK = 1024 * 1024
 

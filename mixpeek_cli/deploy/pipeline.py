@@ -1,7 +1,7 @@
 """The deploy, stage by stage: bundle, git metadata, upload, create, follow.
 
 This module decides the order and the data passed between stages. It talks to
-the user only through a :class:`~mixpeek_cli.reporter.Reporter` and returns a
+the user only through a :class:`~mixpeek_cli.output.reporter.Reporter` and returns a
 :class:`DeployResult` that the CLI renders for people or as JSON.
 """
 
@@ -19,16 +19,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from mixpeek_cli import interrupts
+from mixpeek_cli.config.settings import Settings
 from mixpeek_cli.errors import ExitCode, Interrupted, MixpeekError, UsageError
-from mixpeek_cli.gitmeta import GitInfo, read_git_info
-from mixpeek_cli.reporter import Reporter
-from mixpeek_cli.settings import Settings
+from mixpeek_cli.git.meta import GitInfo, read_git_info
+from mixpeek_cli.output.reporter import Reporter
 
 if TYPE_CHECKING:
-    from mixpeek_cli.api import ApiClient
-    from mixpeek_cli.api_models import DeployInfo
-    from mixpeek_cli.app_lookup import AppLookup
-    from mixpeek_cli.bundle import Bundle
+    from mixpeek_cli.bundle.build import Bundle
+    from mixpeek_cli.deploy.app_lookup import AppLookup
+    from mixpeek_cli.service.client import ApiClient
+    from mixpeek_cli.service.models import DeployInfo
     from mixpeek_cli.upload import PreviousUpload, Uploaded
 
 LARGEST_SHOWN = 5
@@ -49,7 +49,7 @@ class DeployRequest:
 
 @dataclass(kw_only=True)
 class DeployResult:
-    """What happened; rendered by :mod:`mixpeek_cli.render` (the JSON shape is a contract)."""
+    """What happened; rendered by :mod:`mixpeek_cli.deploy.report` (its JSON is a contract)."""
 
     app_id: str | None
     environment: str
@@ -174,7 +174,7 @@ def run_deploy(
     bundles = request.source != "git"  # --source git sends no bundle
     _preload(*(_BUNDLE_STAGE if bundles else ()), *(() if request.dry_run else _API_STAGE))
     if request.source == "git":
-        from mixpeek_cli.deploy_git import deploy_from_git
+        from mixpeek_cli.deploy.git_source import deploy_from_git
 
         return deploy_from_git(settings, request, reporter, root=root, trace=trace)
     if request.ref is None:
@@ -182,8 +182,8 @@ def run_deploy(
         if git.dirty:
             reporter.warn("there are uncommitted changes: the working tree is deployed, not HEAD")
         return _deploy_bundle(settings, request, reporter, trace=trace, root=root, git=git)
-    from mixpeek_cli.git_tree import commit_tree
-    from mixpeek_cli.gitmeta import read_commit_info
+    from mixpeek_cli.git.meta import read_commit_info
+    from mixpeek_cli.git.tree import commit_tree
 
     git = read_commit_info(root, request.ref)
     reporter.info(f"deploying commit {git.commit_sha}: {git.subject or ''}".rstrip(": "))
@@ -203,9 +203,9 @@ def _deploy_bundle(
     """Bundle ``root`` (the working tree, or a commit's files) and deploy it."""
     message = resolve_message(request.message, git)
 
-    from mixpeek_cli.bundle import build_bundle
-    from mixpeek_cli.secret_files import make_guard
-    from mixpeek_cli.source_files import sources_for
+    from mixpeek_cli.bundle.build import build_bundle
+    from mixpeek_cli.bundle.secrets.files import make_guard
+    from mixpeek_cli.bundle.source_files import sources_for
 
     bundle = build_bundle(
         root,
@@ -235,17 +235,17 @@ def _deploy_bundle(
             largest_files=[(f.path, f.size) for f in largest],
         )
         if request.dry_run:
-            from mixpeek_cli.audit import build_audit
-            from mixpeek_cli.reporter import NullReporter
-            from mixpeek_cli.walk import collect_files
+            from mixpeek_cli.bundle.audit import build_audit
+            from mixpeek_cli.bundle.walk import collect_files
+            from mixpeek_cli.output.reporter import NullReporter
 
             # Collected again, quietly: the audit lists what the secret guard dropped too.
             collected = collect_files(root, NullReporter())
             result.audit = build_audit(root, collected, bundle.files)
             return result
         app_id, _ = settings.require_remote()
-        from mixpeek_cli.api import RawJson
-        from mixpeek_cli.app_lookup import AppLookup
+        from mixpeek_cli.deploy.app_lookup import AppLookup
+        from mixpeek_cli.service.client import RawJson
         from mixpeek_cli.upload import BundleZip, upload_bundle
 
         with open_api(settings, trace) as api:
@@ -287,7 +287,7 @@ def _deploy_bundle(
 
 def open_api(settings: Settings, trace: Callable[[str], None] | None) -> ApiClient:
     """The API client for one deploy: every call's retries stop at the overall --timeout."""
-    from mixpeek_cli.api import ApiClient
+    from mixpeek_cli.service.client import ApiClient
 
     _, api_key = settings.require_remote()
     return ApiClient(
@@ -338,7 +338,7 @@ def create_and_follow(
     trace: Callable[[str], None] | None = None,
 ) -> DeployResult:
     """POST the deploy, then (unless --no-wait) follow it; ``result`` is filled in and returned."""
-    from mixpeek_cli.follow import follow_deploy
+    from mixpeek_cli.deploy.follow import follow_deploy
 
     # A Ctrl-C while the POST is in flight waits for its answer: the deploy may
     # already exist server-side, and the user must learn its id.
@@ -382,14 +382,18 @@ def create_and_follow(
 
 
 # What the stages after git metadata import, in the order they need it.
-_BUNDLE_STAGE = ("mixpeek_cli.bundle", "mixpeek_cli.secret_files", "mixpeek_cli.source_files")
+_BUNDLE_STAGE = (
+    "mixpeek_cli.bundle.build",
+    "mixpeek_cli.bundle.secrets.files",
+    "mixpeek_cli.bundle.source_files",
+)
 # httpcore too: httpx imports it only when the first client is made (~15 ms).
 _API_STAGE = (
     "httpx",
     "httpcore",
-    "mixpeek_cli.api",
+    "mixpeek_cli.service.client",
     "mixpeek_cli.upload",
-    "mixpeek_cli.follow",
+    "mixpeek_cli.deploy.follow",
     "httpx_sse",
 )
 

@@ -28,8 +28,8 @@ from typing import Any
 
 from mixpeek_cli import __version__
 from mixpeek_cli.atomic import write_atomically
-from mixpeek_cli.ignore import IgnoreInputs, repo_fingerprint, source_digest
-from mixpeek_cli.walk import BundleFile, listing_digest, regular_file
+from mixpeek_cli.bundle.ignore import IgnoreInputs, repo_fingerprint, source_digest
+from mixpeek_cli.bundle.walk import BundleFile, listing_digest, regular_file
 
 FORMAT = 1
 NAME = "walk.json"
@@ -41,7 +41,7 @@ def _code_stamp() -> list[Any]:
     An upgrade (or, in a development checkout, an edit) of either may change which
     files a walk keeps, so a record made by other code is not replayed.
     """
-    from mixpeek_cli import ignore, walk
+    from mixpeek_cli.bundle import ignore, walk
 
     files = [ignore.__file__, walk.__file__, __file__]
     spec = importlib.util.find_spec("pathspec")

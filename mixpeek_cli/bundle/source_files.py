@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from mixpeek_cli.bundle.walk import BundleFile
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.walk import BundleFile
 
 if TYPE_CHECKING:
-    from mixpeek_cli.bundle import Bundle
+    from mixpeek_cli.bundle.build import Bundle
 
 MAX_FILE_BYTES = 262_144
 MAX_TOTAL_BYTES = 4_194_304
