@@ -11,8 +11,8 @@ import pytest
 from conftest import Recorder
 
 from mixpeek_cli.bundle.build import build_bundle
+from mixpeek_cli.bundle.files import BundleFile
 from mixpeek_cli.bundle.secrets.scan import Finding
-from mixpeek_cli.bundle.walk import BundleFile
 from mixpeek_cli.errors import UsageError
 from mixpeek_cli.output.reporter import NullReporter
 

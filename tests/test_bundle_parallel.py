@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from mixpeek_cli.bundle.build import write_zip
-from mixpeek_cli.bundle.walk import BundleFile
+from mixpeek_cli.bundle.files import BundleFile
 from mixpeek_cli.bundle.zipformat import Entry, central_header, end_records, local_header
 from mixpeek_cli.bundle.zipwriter import CHUNK_SIZE, SAMPLE_SIZE, WINDOW_SIZE, write_entries
 from mixpeek_cli.output.reporter import NullReporter

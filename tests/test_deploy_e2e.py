@@ -144,7 +144,7 @@ def test_json_output_is_one_object_with_the_documented_fields(emu, run_cli, remo
     assert data["bundle_s3_key"] == deploy_requests(emu)[0]["json"]["bundle_s3_key"]
     assert data["upload_reused"] is False
     assert data["smoke_test"]["passed"] is True
-    assert data["smoke_test"]["url"] == data["url"] + "/"
+    assert data["smoke_test"]["url"] == data["url"]
     assert deploy_requests(emu)[0]["json"]["environment"] == "staging"
 
 

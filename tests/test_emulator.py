@@ -376,7 +376,7 @@ def test_deploy_goes_queued_building_complete_with_the_published_lines(
     smoke = answer["smoke_test"]
     assert set(smoke) == {"passed", "url", "errors", "duration_ms", "tested_at"}
     port = urlsplit(emulator.base_url).port
-    assert smoke["url"] == f"http://staging-{app_slug(app_id)}.localhost:{port}/"
+    assert smoke["url"] == f"http://staging-{app_slug(app_id)}.localhost:{port}"
     assert (smoke["passed"], smoke["errors"]) == (True, [])
     assert isinstance(smoke["duration_ms"], float)
     assert datetime.fromisoformat(smoke["tested_at"]).utcoffset() is not None
@@ -399,7 +399,7 @@ def test_smoke_test_errors_make_a_failed_smoke_test_on_a_complete_deploy(
     assert answer["smoke_test"]["passed"] is False
     assert answer["smoke_test"]["errors"] == ["GET / answered 500"]
     port = urlsplit(emulator.base_url).port
-    assert answer["smoke_test"]["url"] == f"http://{app_slug(app_id)}.localhost:{port}/"
+    assert answer["smoke_test"]["url"] == f"http://{app_slug(app_id)}.localhost:{port}"
     assert (
         control.post("/config", json={"smoke_test_errors": None}).json()["smoke_test_errors"]
         is None
@@ -757,8 +757,8 @@ def test_slugs_follow_the_published_pattern(app_id: str, slug: str) -> None:
 
 def test_site_url_uses_the_api_port_and_the_environment() -> None:
     base = "http://127.0.0.1:8787"
-    assert site_url(base, "my-app", "production") == "http://my-app.localhost:8787/"
-    assert site_url(base, "my-app", "staging") == "http://staging-my-app.localhost:8787/"
+    assert site_url(base, "my-app", "production") == "http://my-app.localhost:8787"
+    assert site_url(base, "my-app", "staging") == "http://staging-my-app.localhost:8787"
 
 
 def test_get_app_and_list_apps(api: httpx.Client, app_id: str) -> None:

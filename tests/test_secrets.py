@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from mixpeek_cli.bundle.files import BundleFile
 from mixpeek_cli.bundle.secrets.files import secret_reason
 from mixpeek_cli.bundle.secrets.scan import scan_bytes
-from mixpeek_cli.bundle.walk import BundleFile
 
 RNG = random.Random(7)
 

@@ -11,6 +11,7 @@ import pytest
 
 from mixpeek_cli.bundle import source_files
 from mixpeek_cli.bundle.build import Bundle, build_bundle
+from mixpeek_cli.bundle.files import BundleFile
 from mixpeek_cli.bundle.source_files import (
     MAX_FILE_BYTES,
     MAX_TOTAL_BYTES,
@@ -18,7 +19,6 @@ from mixpeek_cli.bundle.source_files import (
     select_source_files,
     sources_for,
 )
-from mixpeek_cli.bundle.walk import BundleFile
 from mixpeek_cli.output.reporter import NullReporter
 
 

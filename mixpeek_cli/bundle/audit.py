@@ -12,7 +12,7 @@ from mixpeek_cli.bundle.ignore import IgnoreRules, Rule, load_ignore_rules
 from mixpeek_cli.bundle.secrets.files import secret_reason
 
 if TYPE_CHECKING:
-    from mixpeek_cli.bundle.walk import BundleFile
+    from mixpeek_cli.bundle.files import BundleFile
 
 CHUNK = 1024 * 1024
 

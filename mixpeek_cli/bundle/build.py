@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mixpeek_cli.bundle.cache import BundleCache
-from mixpeek_cli.bundle.walk import BundleFile, collect_files, file_stamp
+from mixpeek_cli.bundle.files import BundleFile, file_stamp
+from mixpeek_cli.bundle.walk import collect_files
 from mixpeek_cli.bundle.walk_cache import WalkCache
 from mixpeek_cli.errors import UsageError
 from mixpeek_cli.output.reporter import Reporter, track

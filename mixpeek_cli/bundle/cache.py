@@ -40,11 +40,11 @@ from typing import TYPE_CHECKING, Any
 
 from mixpeek_cli import __version__
 from mixpeek_cli.atomic import write_atomically
+from mixpeek_cli.bundle.files import file_stamp
 from mixpeek_cli.bundle.secrets.scan import Finding
-from mixpeek_cli.bundle.walk import file_stamp
 
 if TYPE_CHECKING:
-    from mixpeek_cli.bundle.walk import BundleFile
+    from mixpeek_cli.bundle.files import BundleFile
 
 FORMAT = 2  # bump whenever the zip's byte rules change, so old zips are not reused
 KEEP_PER_ROOT = 3

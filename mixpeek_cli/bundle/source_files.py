@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mixpeek_cli.bundle.walk import BundleFile
+from mixpeek_cli.bundle.files import BundleFile
 from mixpeek_cli.errors import UsageError
 
 if TYPE_CHECKING:

@@ -28,8 +28,8 @@ from typing import Any
 
 from mixpeek_cli import __version__
 from mixpeek_cli.atomic import write_atomically
+from mixpeek_cli.bundle.files import BundleFile, listing_digest, regular_file
 from mixpeek_cli.bundle.ignore import IgnoreInputs, repo_fingerprint, source_digest
-from mixpeek_cli.bundle.walk import BundleFile, listing_digest, regular_file
 
 FORMAT = 1
 NAME = "walk.json"
@@ -41,11 +41,17 @@ def _code_stamp() -> list[Any]:
     An upgrade (or, in a development checkout, an edit) of either may change which
     files a walk keeps, so a record made by other code is not replayed.
     """
-    from mixpeek_cli.bundle import ignore, walk
-
-    files = [ignore.__file__, walk.__file__, __file__]
-    spec = importlib.util.find_spec("pathspec")
-    files.append(spec.origin if spec is not None and spec.origin else "")
+    # Found by name, not imported: the walk imports this module, not the other way round.
+    deciders = (
+        "mixpeek_cli.bundle.ignore",
+        "mixpeek_cli.bundle.walk",
+        "mixpeek_cli.bundle.files",
+        "pathspec",
+    )
+    files = [__file__]
+    for module in deciders:
+        spec = importlib.util.find_spec(module)
+        files.append(spec.origin if spec is not None and spec.origin else "")
     stamps: list[Any] = [FORMAT, __version__]
     for name in files:
         try:

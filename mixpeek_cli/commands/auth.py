@@ -104,7 +104,7 @@ def whoami(
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.config.credentials import credentials_path, stored_key_reader
         from mixpeek_cli.config.settings import resolve_settings
-        from mixpeek_cli.deploy.pipeline import check_directory
+        from mixpeek_cli.deploy.request import check_directory
 
         settings = resolve_settings(
             root=check_directory(path),

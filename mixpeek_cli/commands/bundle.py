@@ -33,7 +33,7 @@ def bundle(
         from mixpeek_cli.bundle.build import build_bundle
         from mixpeek_cli.bundle.secrets.files import bundle_paths, make_guard
         from mixpeek_cli.bundle.source_files import select_source_files
-        from mixpeek_cli.deploy.pipeline import check_directory
+        from mixpeek_cli.deploy.request import check_directory
 
         root = check_directory(path)
         include = bundle_paths(root, include_secret or [])

@@ -74,8 +74,9 @@ def deploy(
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.config.credentials import stored_key_reader
         from mixpeek_cli.config.settings import resolve_settings
-        from mixpeek_cli.deploy.pipeline import DeployRequest, check_directory, run_deploy
+        from mixpeek_cli.deploy.pipeline import run_deploy
         from mixpeek_cli.deploy.report import render_deploy
+        from mixpeek_cli.deploy.request import DeployRequest, check_directory
 
         root = check_directory(path)
         settings = resolve_settings(

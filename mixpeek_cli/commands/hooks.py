@@ -16,7 +16,7 @@ from mixpeek_cli.output.runner import Output, run_command
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.deploy.pipeline import DeployResult
+    from mixpeek_cli.deploy.result import DeployResult
     from mixpeek_cli.output.reporter import Reporter
 
 hooks_app = typer.Typer(help="Deploy from a git pre-push hook.", no_args_is_help=True)
@@ -54,7 +54,7 @@ def install(
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.config.settings import check_environment
-        from mixpeek_cli.deploy.pipeline import check_directory
+        from mixpeek_cli.deploy.request import check_directory
         from mixpeek_cli.errors import UsageError
         from mixpeek_cli.git.hooks import current_branch, hook_paths, install_hook, render_script
 
@@ -110,7 +110,7 @@ def uninstall(
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.deploy.pipeline import check_directory
+        from mixpeek_cli.deploy.request import check_directory
         from mixpeek_cli.git.hooks import hook_paths, uninstall_hook
 
         done = uninstall_hook(hook_paths(check_directory(path)))
@@ -156,8 +156,9 @@ def pre_push(
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.config.credentials import stored_key_reader
         from mixpeek_cli.config.settings import resolve_settings
-        from mixpeek_cli.deploy.pipeline import DeployRequest, check_directory, run_deploy
+        from mixpeek_cli.deploy.pipeline import run_deploy
         from mixpeek_cli.deploy.report import render_deploy
+        from mixpeek_cli.deploy.request import DeployRequest, check_directory
         from mixpeek_cli.errors import ExitCode, MixpeekError
         from mixpeek_cli.git.hooks import (
             current_branch,

@@ -47,7 +47,7 @@ def init(
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.config.project_file import set_keys
         from mixpeek_cli.config.settings import DEFAULT_ENVIRONMENT, PROJECT_FILE, read_project_file
-        from mixpeek_cli.deploy.pipeline import check_directory
+        from mixpeek_cli.deploy.request import check_directory
         from mixpeek_cli.errors import UsageError
         from mixpeek_cli.output.runner import can_prompt
 
@@ -107,7 +107,7 @@ def link(
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.config.project_file import set_keys
-        from mixpeek_cli.deploy.pipeline import check_directory
+        from mixpeek_cli.deploy.request import check_directory
 
         root = check_directory(path)
         _validate(root, app_id, None)

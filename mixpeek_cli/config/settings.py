@@ -6,7 +6,6 @@ so no stage reads the environment or a file on its own.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
 import sys
@@ -17,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mixpeek_cli.errors import UsageError
+from mixpeek_cli.loopback import is_loopback
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -180,15 +180,6 @@ def _base_url(value: str) -> str:
             hint="use an https:// base URL (plain http is allowed for loopback only)",
         )
     return url
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _namespace(value: Any) -> str | None:

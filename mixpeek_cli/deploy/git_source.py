@@ -10,13 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mixpeek_cli.config.settings import Settings
-from mixpeek_cli.deploy.pipeline import (
-    DeployRequest,
-    DeployResult,
-    create_and_follow,
-    open_api,
-    resolve_message,
-)
+from mixpeek_cli.deploy.create import create_and_follow, open_api
+from mixpeek_cli.deploy.request import DeployRequest, resolve_message
+from mixpeek_cli.deploy.result import DeployResult
 from mixpeek_cli.errors import UsageError
 from mixpeek_cli.git.meta import read_commit_info, remote_branches_containing
 from mixpeek_cli.output.reporter import Reporter

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from mixpeek_cli.errors import ExitCode
-from mixpeek_cli.output.display import human_bytes
+from mixpeek_cli.output.formats import human_bytes
 from mixpeek_cli.output.runner import Output
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.deploy.pipeline import DeployResult
+    from mixpeek_cli.deploy.result import DeployResult
 
 
 def dry_run_summary(result: DeployResult) -> list[str]:
@@ -113,22 +112,3 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
-
-
-def age(created_at: str | None, now: datetime | None = None) -> str:
-    """How long ago an ISO 8601 time was, in the largest whole unit ("5m ago")."""
-    if not created_at:
-        return "-"
-    try:
-        then = datetime.fromisoformat(created_at.replace("Z", "+00:00"))
-    except ValueError:
-        return created_at
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=timezone.utc)
-    seconds = int(((now or datetime.now(timezone.utc)) - then).total_seconds())
-    if seconds < 0:
-        return "just now"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit} ago"
-    return f"{seconds}s ago"

@@ -9,7 +9,12 @@ loopback without any DNS set-up; serving the sites there can grow in this module
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+
+# The one rule for where a deploy is served, shared with the CLI: what it prints is where
+# the emulator serves.
+from mixpeek_cli.service.urls import site_url
+
+__all__ = ["app_slug", "site_url"]
 
 SLUG_MIN, SLUG_MAX = 3, 60
 # Appended to a too-short slug: keeps the published pattern (a letter or digit at each end).
@@ -22,10 +27,3 @@ def app_slug(app_id: str) -> str:
     if len(slug) < SLUG_MIN:
         slug = f"{slug}-{_SLUG_PAD}" if slug else _SLUG_PAD
     return slug[:SLUG_MAX].rstrip("-")
-
-
-def site_url(base_url: str, slug: str, environment: str) -> str:
-    """The URL the emulator reports for a deployed site, on the API's port."""
-    label = slug if environment == "production" else f"{environment}-{slug}"
-    port = urlsplit(base_url).port if base_url else None
-    return f"http://{label}.localhost{f':{port}' if port else ''}/"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from typing import IO, TYPE_CHECKING
 
+from mixpeek_cli.output.formats import human_bytes
 from mixpeek_cli.output.reporter import NullReporter, ProgressTask, Reporter, Unit
 
 if TYPE_CHECKING:
@@ -21,14 +22,6 @@ STATUS_TEXT = {
     "complete": "complete",
     "failed": "failed",
 }
-
-
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"
 
 
 class PlainReporter:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from mixpeek_cli.config.settings import is_loopback
+from mixpeek_cli.loopback import is_loopback
 
 SITE_DOMAIN = "mxp.co"
 

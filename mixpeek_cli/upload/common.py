@@ -10,7 +10,7 @@ BUNDLE_CONTENT_TYPE = "application/zip"
 
 @dataclass(frozen=True, kw_only=True)
 class BundleZip:
-    """The written bundle as the upload sees it (not a file inside it: see walk.BundleFile)."""
+    """The written zip as the upload sees it (not a file in it: see bundle.files.BundleFile)."""
 
     path: Path
     size: int

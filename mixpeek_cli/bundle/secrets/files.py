@@ -19,8 +19,8 @@ from mixpeek_cli.output.reporter import Reporter
 if TYPE_CHECKING:
     from threading import Event
 
+    from mixpeek_cli.bundle.files import BundleFile
     from mixpeek_cli.bundle.secrets.scan import Finding
-    from mixpeek_cli.bundle.walk import BundleFile
 
 DOTENV_ALLOWED = frozenset({".env.example", ".env.sample", ".env.template"})
 KEY_FILE_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"})

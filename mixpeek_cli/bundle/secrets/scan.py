@@ -26,7 +26,7 @@ MIN_ENTROPY = 3.0  # bits per character of the random part; real tokens are near
 
 
 class ScanFile(Protocol):
-    """What the scan needs of a file (a walk.BundleFile has it)."""
+    """What the scan needs of a file (a bundle.files.BundleFile has it)."""
 
     @property
     def path(self) -> str: ...

@@ -1,0 +1,142 @@
+"""A ``cli_upload`` deploy: bundle the tree, upload the zip (or reuse its upload), deploy it."""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mixpeek_cli.deploy.create import create_and_follow, open_api
+from mixpeek_cli.deploy.request import DeployRequest, resolve_message
+from mixpeek_cli.deploy.result import DeployResult
+from mixpeek_cli.errors import Interrupted
+
+if TYPE_CHECKING:
+    from mixpeek_cli.bundle.build import Bundle
+    from mixpeek_cli.config.settings import Settings
+    from mixpeek_cli.git.meta import GitInfo
+    from mixpeek_cli.output.reporter import Reporter
+    from mixpeek_cli.upload import PreviousUpload, Uploaded
+
+LARGEST_SHOWN = 5
+
+
+def deploy_bundle(
+    settings: Settings,
+    request: DeployRequest,
+    reporter: Reporter,
+    *,
+    trace: Callable[[str], None] | None,
+    root: Path,
+    git: GitInfo,
+) -> DeployResult:
+    """Bundle ``root`` (the working tree, or a commit's files) and deploy it."""
+    message = resolve_message(request.message, git)
+
+    from mixpeek_cli.bundle.build import build_bundle
+    from mixpeek_cli.bundle.secrets.files import make_guard
+    from mixpeek_cli.bundle.source_files import sources_for
+
+    bundle = build_bundle(
+        root,
+        reporter,
+        guard=make_guard(request.include_secrets, reporter),
+        # --ref bundles a temporary checkout: a path no later run will bundle again.
+        use_cache=request.ref is None,
+    )
+    try:
+        sources = sources_for(bundle)
+        largest = heapq.nsmallest(LARGEST_SHOWN, bundle.files, key=lambda f: (-f.size, f.path))
+        result = DeployResult(
+            app_id=settings.app_id,
+            environment=settings.environment,
+            message=message,
+            bundle_sha256=bundle.sha256,
+            bundle_bytes=bundle.size,
+            file_count=len(bundle.files),
+            input_bytes=bundle.input_bytes,
+            source_files_count=sources.count,
+            source_files_skipped=sources.skipped,
+            git_commit_sha=git.commit_sha,
+            git_commit_message=git.commit_message,
+            git_author=git.author,
+            dry_run=request.dry_run,
+            waited=request.wait,
+            largest_files=[(f.path, f.size) for f in largest],
+        )
+        if request.dry_run:
+            from mixpeek_cli.bundle.audit import build_audit
+            from mixpeek_cli.bundle.walk import collect_files
+            from mixpeek_cli.output.reporter import NullReporter
+
+            # Collected again, quietly: the audit lists what the secret guard dropped too.
+            collected = collect_files(root, NullReporter())
+            result.audit = build_audit(root, collected, bundle.files)
+            return result
+        app_id, _ = settings.require_remote()
+        from mixpeek_cli.deploy.app_lookup import AppLookup
+        from mixpeek_cli.service.client import RawJson
+        from mixpeek_cli.upload import BundleZip, upload_bundle
+
+        with open_api(settings, trace) as api:
+            # Only now, with every local stage passed, does anything reach the network.
+            site = AppLookup(api, app_id, settings.base_url, trace)
+            try:
+                uploaded = upload_bundle(
+                    BundleZip(path=bundle.zip_path, size=bundle.size, sha256=bundle.sha256),
+                    api=api,
+                    app_id=app_id,
+                    reporter=reporter,
+                    previous=_previous_upload(bundle, settings, app_id),
+                    trace=trace,
+                )
+            except KeyboardInterrupt:
+                raise Interrupted(
+                    "interrupted during the upload; no deploy was created",
+                    hint="run the deploy again",
+                ) from None
+            _remember_upload(bundle, settings, app_id, uploaded)
+            result.bundle_s3_key = uploaded.bundle_s3_key
+            result.upload_reused = uploaded.reused
+            body = {
+                "message": message,
+                "environment": settings.environment,
+                "source": "cli_upload",
+                "bundle_s3_key": uploaded.bundle_s3_key,
+                "source_files": RawJson(sources.json),
+                "git_commit_sha": git.commit_sha,
+                "git_commit_message": git.commit_message,
+                "git_author": git.author,
+            }
+            return create_and_follow(
+                api, app_id, body, request, settings, reporter, result, site=site, trace=trace
+            )
+    finally:
+        bundle.cleanup()  # keeps a zip the re-deploy cache holds
+
+
+def _previous_upload(bundle: Bundle, settings: Settings, app_id: str) -> PreviousUpload | None:
+    """The earlier upload of this very bundle to this API and app, kept with the bundle."""
+    from mixpeek_cli.upload.reuse import decode, record_name
+
+    data = bundle.cached_extra(record_name(settings.base_url, app_id))
+    if data is None:
+        return None
+    return decode(data, base_url=settings.base_url, app_id=app_id, size=bundle.size)
+
+
+def _remember_upload(bundle: Bundle, settings: Settings, app_id: str, uploaded: Uploaded) -> None:
+    from mixpeek_cli.upload.reuse import PreviousUpload, record_name
+
+    if uploaded.reused:
+        return
+    record = PreviousUpload(
+        base_url=settings.base_url,
+        app_id=app_id,
+        bundle_s3_key=uploaded.bundle_s3_key,
+        size=bundle.size,
+        md5=uploaded.md5,
+        uploaded_at=uploaded.uploaded_at,
+    )
+    bundle.keep_extra(record_name(settings.base_url, app_id), record.encode())
