@@ -1,0 +1,3 @@
+"""Git: commit metadata for the deploy (:mod:`.meta`), a commit's files for ``--ref``
+(:mod:`.tree`), and the pre-push hook (:mod:`.hooks`).
+"""
