@@ -158,49 +158,42 @@ def read_bundle(emu: Emulator, key: str) -> dict[str, bytes]:
         return {name: zf.read(name) for name in zf.namelist()}
 
 
-def python_for_nobody() -> tuple[str, str]:
-    """An interpreter user "nobody" can run, and the PYTHONPATH that finds this project."""
-    import site
+# The capabilities that let root read and search past file permissions.
+DAC_CAPS = "-dac_override,-dac_read_search"
 
-    project = Path(__file__).resolve().parents[1]
-    paths = [str(project), *site.getsitepackages()]
-    for candidate in (sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"):
-        real = os.path.realpath(candidate)
-        # Every directory on the way must be searchable by others.
-        if os.path.exists(real) and all(os.stat(d).st_mode & 0o001 for d in Path(real).parents):
-            return real, os.pathsep.join(paths)
-    pytest.skip("no Python interpreter that user nobody may run")
+
+def where_permissions_apply() -> list[str]:
+    """The argv prefix that runs a child under file permissions, as any user would.
+
+    Root bypasses them with two capabilities; the child runs as root still (so it can
+    reach the clone, its venv and every 0700 directory root owns) but without those.
+    Anyone else is under them already.
+    """
+    if os.geteuid() != 0:
+        return []
+    import shutil
+
+    setpriv = shutil.which("setpriv")  # util-linux
+    if setpriv is None:
+        pytest.skip("as root, this test needs setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+    return [setpriv, "--bounding-set", DAC_CAPS, "--inh-caps", DAC_CAPS]
 
 
 @pytest.fixture
 def run_cli_unprivileged(cli_env: dict[str, str]):  # type: ignore[no-untyped-def]
-    """Run the CLI as user "nobody": as root every file is readable, so permission
-    errors can only be shown by dropping privileges."""
-    if os.geteuid() != 0:
-        pytest.skip("dropping to user nobody needs root")
+    """Run the CLI where file permissions apply, whoever runs the suite (see above)."""
+    prefix = where_permissions_apply()
 
     def run(*args: str, cwd: Path) -> CliRun:
-        python, pythonpath = python_for_nobody()
-        env = {
-            **cli_env,
-            "PYTHONPATH": pythonpath,
-            "HOME": str(cwd),
-            "XDG_CONFIG_HOME": str(cwd / ".config"),
-            "XDG_CACHE_HOME": str(cwd / ".cache"),
-        }
-        try:
-            proc = subprocess.run(
-                [python, "-m", "mixpeek_cli", *args],
-                cwd=cwd,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                user="nobody",
-                stdin=subprocess.DEVNULL,
-            )
-        except PermissionError as exc:
-            pytest.skip(f"cannot drop privileges: {exc}")
+        proc = subprocess.run(
+            [*prefix, sys.executable, "-m", "mixpeek_cli", *args],
+            cwd=cwd,
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
         return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
     return run

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
-import tempfile
+import sys
 import textwrap
 import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import Recorder, python_for_nobody
+from conftest import Recorder, where_permissions_apply
 
 from mixpeek_cli.bundle.build import build_bundle, write_zip
-from mixpeek_cli.bundle.walk import BundleFile, collect_files
+from mixpeek_cli.bundle.files import BundleFile
+from mixpeek_cli.bundle.walk import collect_files
 from mixpeek_cli.errors import UsageError
 
 pytestmark = pytest.mark.usefixtures("private_home")
@@ -219,40 +219,26 @@ UNREADABLE_SCRIPT = textwrap.dedent(
 )
 
 
-def test_unreadable_file_names_it_and_leaves_nothing() -> None:
-    # root reads anything, so as root the check runs in a child process as "nobody".
-    base = Path(tempfile.mkdtemp(prefix="mixpeek-unreadable-"))
-    try:
-        base.chmod(0o777)
-        src = base / "src"
-        (src / "src").mkdir(parents=True)
-        (src / "src" / "a.py").write_text("a")
-        (src / "src" / "x.py").write_text("x")
-        (src / "src" / "x.py").chmod(0)
-        for path in (src, src / "src"):
-            path.chmod(0o755)
-        (src / "src" / "a.py").chmod(0o644)
-        dest = base / "out.zip"
-        python, pythonpath = python_for_nobody()
-        env = {**os.environ, "PYTHONPATH": pythonpath, "HOME": str(base)}
-        user = "nobody" if os.geteuid() == 0 else None
-        try:
-            result = subprocess.run(
-                [python, "-c", UNREADABLE_SCRIPT, str(src), str(dest)],
-                capture_output=True,
-                text=True,
-                env=env,
-                cwd=base,
-                user=user,
-            )
-        except PermissionError as exc:
-            pytest.skip(f"cannot drop privileges to test an unreadable file: {exc}")
-        assert result.returncode == 2, result.stderr
-        assert "cannot read src/x.py: Permission denied" in result.stdout
-        assert "add it to .mixpeekignore" in result.stdout
-        assert sorted(p.name for p in base.iterdir()) == ["src"]
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+def test_unreadable_file_names_it_and_leaves_nothing(tmp_path: Path) -> None:
+    # In a child process where file permissions apply (root's bypass dropped).
+    base = tmp_path / "work"
+    src = base / "src"
+    (src / "src").mkdir(parents=True)
+    (src / "src" / "a.py").write_text("a")
+    (src / "src" / "x.py").write_text("x")
+    (src / "src" / "x.py").chmod(0)
+    dest = base / "out.zip"
+    result = subprocess.run(
+        [*where_permissions_apply(), sys.executable, "-c", UNREADABLE_SCRIPT, str(src), str(dest)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HOME": str(base)},
+        cwd=base,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "cannot read src/x.py: Permission denied" in result.stdout
+    assert "add it to .mixpeekignore" in result.stdout
+    assert sorted(p.name for p in base.iterdir()) == ["src"]
 
 
 def test_open_error_names_the_file(tmp_path: Path) -> None:

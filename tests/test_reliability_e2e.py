@@ -481,27 +481,20 @@ def test_a_second_ctrl_c_exits_at_once(cli_env, app_dir):
     assert "Traceback" not in rest
 
 
-def test_unreadable_path_and_unreadable_file_exit_2(run_cli_unprivileged):
-    import shutil
-    import tempfile
-
-    base = Path(tempfile.mkdtemp(prefix="mixpeek-perm-"))
+def test_unreadable_path_and_unreadable_file_exit_2(run_cli_unprivileged, tmp_path):
+    closed = tmp_path / "closed"
+    closed.mkdir()
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "ok.py").write_text("ok\n")
+    (app / "secret.py").write_text("x\n")
+    (app / "secret.py").chmod(0)
+    closed.chmod(0)  # not even its owner may list it
     try:
-        base.chmod(0o755)
-        closed = base / "closed"
-        closed.mkdir(mode=0o700)
-        app = base / "app"
-        app.mkdir(mode=0o755)
-        (app / "ok.py").write_text("ok\n")
-        (app / "secret.py").write_text("x\n")
-        (app / "secret.py").chmod(0)
-        for path in (app / "ok.py",):
-            path.chmod(0o644)
-
-        no_dir = run_cli_unprivileged("deploy", str(closed), "-m", "x", "--dry-run", cwd=base)
-        no_file = run_cli_unprivileged("deploy", str(app), "-m", "x", "--dry-run", cwd=base)
+        no_dir = run_cli_unprivileged("deploy", str(closed), "-m", "x", "--dry-run", cwd=tmp_path)
+        no_file = run_cli_unprivileged("deploy", str(app), "-m", "x", "--dry-run", cwd=tmp_path)
     finally:
-        shutil.rmtree(base, ignore_errors=True)
+        closed.chmod(0o700)  # so pytest can clean it up
 
     assert "cannot read" in assert_clean_failure(no_dir, 2)
     error = assert_clean_failure(no_file, 2)
