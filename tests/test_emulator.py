@@ -420,12 +420,18 @@ def _corrupt_zip() -> bytes:
         (_corrupt_zip(), "bundle is corrupt: bad CRC for index.html", 2),
         (make_zip({}, dirs=("dist", "dist/js")), "bundle holds no files", 2),
         (
+            make_zip({"README.md": "", "src/main.py": ""}),
+            "Bundle has no index.html at its root or in a single top-level folder "
+            "(found 1 file at the root: README.md and 1 top-level folder: src/)",
+            3,
+        ),
+        (
             make_zip({"index.html": "", "MIXPEEK_FAIL_BUILD": "  Asset too large: a.mp4\n"}),
             "Asset too large: a.mp4",
             4,
         ),
     ],
-    ids=["not-a-zip", "corrupt", "only-directories", "fail-marker"],
+    ids=["not-a-zip", "corrupt", "only-directories", "no-index-html", "fail-marker"],
 )
 def test_bad_bundles_fail_the_build(
     emulator: Emulator, api: httpx.Client, app_id: str, bundle: bytes, reason: str, stages: int

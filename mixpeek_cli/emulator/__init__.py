@@ -37,10 +37,16 @@ API behaviour (every answer carries exactly the published fields)
   body: 422 ``IdempotencyError``.
 * Builds (see ``builder``) go queued -> building -> complete/failed over ``build_seconds``
   with the published log lines. A build fails when its bundle is missing, not a zip,
-  corrupt or holds no file; when the zip has a root-level ``MIXPEEK_FAIL_BUILD`` file (its
-  stripped text is the error); or when ``fail_builds_with`` is set. ``source="git"``
-  builds complete without reading S3. A complete deploy's ``smoke_test.url`` is
-  ``http://{slug}.localhost:{port}/`` (staging: ``staging-{slug}``), on the API's port.
+  corrupt or holds no file; when it has no ``index.html`` at its root or in a single
+  top-level folder (see ``bundles``); when the zip has a root-level ``MIXPEEK_FAIL_BUILD``
+  file (its stripped text is the error); or when ``fail_builds_with`` is set.
+  ``source="git"`` builds complete without reading S3 and publish nothing.
+* A complete build publishes its files as the site of its environment
+  (``state.sites.publish``, see ``site_store``), then smoke-tests it with a real ``GET /``.
+  Sites are served on the API's own port at ``http://{slug}.localhost:{port}/`` (staging:
+  ``staging-{slug}``): any request whose Host is ``<label>.localhost`` is a site request
+  (see ``site_server``), answered before the API and its auth, and recorded in
+  ``state.site_requests``.
 
 Test controls (no auth needed; docs/emulator.md has the full list)
 ------------------------------------------------------------------
@@ -54,10 +60,12 @@ Test controls (no auth needed; docs/emulator.md has the full list)
 an optional delay, before any other handling (auth included); ``GET`` lists, ``DELETE``
 clears. Python: ``state.add_fault(...)``, ``state.faults()``, ``state.clear_faults()``.
 
-``GET /_emulator/requests`` lists every ``/v1`` request (Authorization redacted) and
-``GET /_emulator/s3-requests`` every request that reached S3 (signatures masked), with
-ids from one sequence; ``DELETE`` forgets them. Python: ``state.requests``,
-``state.s3_requests``, ``state.clear_requests()``, ``state.deploy_request(deploy_id)``,
+``GET /_emulator/requests`` lists every ``/v1`` request (Authorization redacted),
+``GET /_emulator/s3-requests`` every request that reached S3 (signatures masked) and
+``GET /_emulator/site-requests`` every request a site answered, with ids from one
+sequence; ``DELETE`` forgets them. ``GET /_emulator/sites`` says what each environment
+serves. Python: ``state.requests``, ``state.s3_requests``, ``state.site_requests``,
+``state.clear_requests()``, ``state.sites``, ``state.deploy_request(deploy_id)``,
 ``state.deploys(app_id)``.
 
 ``GET /_emulator/health`` answers ``{"ok": true, "bucket", "s3_endpoint_url"}``.

@@ -1,4 +1,5 @@
-"""The FastAPI application: the published deploy API (docs/api.md) plus ``/_emulator`` controls.
+"""The FastAPI application: the published deploy API (docs/api.md), ``/_emulator`` controls,
+and in front of both the deployed sites (``*.localhost`` hosts, see ``site_server``).
 
 Idempotency follows Stripe: the first successful (2xx) answer to a POST carrying an
 ``Idempotency-Key`` is stored; the same key with the same method, path and body (compared
@@ -35,6 +36,7 @@ from mixpeek_cli.emulator.models import (
     VerifyUploadResponse,
 )
 from mixpeek_cli.emulator.records import Deploy, new_id, utc_now
+from mixpeek_cli.emulator.site_server import SiteRouter
 from mixpeek_cli.emulator.state import EmulatorState, IdempotencyConflict, StoredAnswer
 from mixpeek_cli.emulator.uploads import Signers, upload_url, verify_upload
 
@@ -52,6 +54,8 @@ def create_app(state: EmulatorState, s3: S3Client | None = None) -> FastAPI:
         return JSONResponse(error_body(exc.status, exc.error_type, exc.message), exc.status)
 
     app.add_middleware(RecordAndFault, state=state)
+    # Added last, so outermost: site requests never reach the API, its auth, faults or log.
+    app.add_middleware(SiteRouter, state=state)
     app.include_router(_api_router(state, s3_client))
     app.include_router(control_router(state))
     return app

@@ -7,31 +7,35 @@ Q = ``min(0.2, B/4)`` and S = (B - Q) / 4; the lines are the published wording:
 * at Q ``building``: "Downloading bundle from S3..." (the bundle is read now: a missing
   one fails the build at once);
 * at Q + S "Extracting bundle..." (a non-zip, corrupt or file-less bundle fails here);
-* at Q + 2S "Validating bundle (index.html, size)...";
+* at Q + 2S "Validating bundle (index.html, size)..." (a bundle without ``index.html`` at
+  its root or in a single top-level folder, or with a path leaving the root, fails here);
 * at Q + 3S "Uploading N assets to S3..." (N: the files in the zip);
-* at B ``complete`` with "Deploy complete!" and a smoke test, or ``failed`` with
-  "Deploy failed: <reason>" when the zip holds a root-level ``MIXPEEK_FAIL_BUILD`` file
-  (its stripped text is the reason) or ``fail_builds_with`` was set.
+* at B: ``failed`` with "Deploy failed: <reason>" when the zip holds a root-level
+  ``MIXPEEK_FAIL_BUILD`` file (its stripped text is the reason) or ``fail_builds_with``
+  was set (these two win over what validation found: a build told to fail fails with
+  that reason); otherwise the site is published to the deploy's environment
+  (``state.sites.publish``), the smoke test GETs it for real, and the deploy is
+  ``complete`` with "Deploy complete!".
 
-``source="git"`` deploys read nothing from S3: two lines say so, then the same end. Every
-line is stored as it happens, so a log stream sees the build progress.
+``source="git"`` deploys read nothing from S3 and publish nothing: two lines say so, then
+the same end (the smoke test GETs whatever the environment already serves). Every line is
+stored as it happens, so a log stream sees the build progress.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import threading
 import time
-import zipfile
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mixpeek_cli.emulator.models import DeployStatus, SmokeTestResult
-from mixpeek_cli.emulator.records import iso, utc_now
-from mixpeek_cli.emulator.sites import app_slug, site_url
+from mixpeek_cli.emulator.bundles import BundleError, open_bundle
+from mixpeek_cli.emulator.models import DeployStatus
+from mixpeek_cli.emulator.sites import app_slug
+from mixpeek_cli.emulator.smoke import smoke_test
 from mixpeek_cli.emulator.state import EmulatorState
 from mixpeek_cli.emulator.storage import MISSING_CODES
 
@@ -40,7 +44,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-FAIL_MARKER = "MIXPEEK_FAIL_BUILD"
 COMPLETE_LINE = "Deploy complete!"
 FAILED_PREFIX = "Deploy failed: "
 
@@ -100,12 +103,12 @@ class _Build:
         step = (plan.build_seconds - queued) / 4
         self._sleep_until(queued)
         try:
+            site: dict[str, bytes] | None = None
             marker = None
             if plan.source == "git":
                 self._git(queued, step)
             else:
-                marker = self._bundle(queued, step)
-            smoke_started = time.monotonic()
+                site, marker = self._bundle(queued, step)
             self._sleep_until(plan.build_seconds)
             reason = marker if marker is not None else plan.fail_with
             if reason is not None:
@@ -114,7 +117,22 @@ class _Build:
             reason = str(failure)
             self.state.finish(plan.deploy_id, "failed", FAILED_PREFIX + reason, error=reason)
             return
-        smoke = self._smoke_test(1000 * (time.monotonic() - smoke_started))
+        if site is not None:
+            self.state.sites.publish(
+                plan.app_id,
+                plan.environment,
+                site,
+                deploy_id=plan.deploy_id,
+                bundle_s3_key=plan.bundle_s3_key,
+            )
+        smoke = smoke_test(
+            self.state.api_base_url,
+            app_slug(plan.app_id),
+            plan.environment,
+            plan.smoke_test_errors,
+        )
+        if self.state.stopping.is_set():
+            raise Stopped
         self.state.finish(plan.deploy_id, "complete", COMPLETE_LINE, smoke_test=smoke)
 
     def _git(self, queued: float, step: float) -> None:
@@ -123,19 +141,30 @@ class _Build:
         self._sleep_until(queued + 2 * step)
         self._log("Skipping bundle extraction and validation: the emulator builds no git source")
 
-    def _bundle(self, queued: float, step: float) -> str | None:
-        """Walk the bundle stages; returns the MIXPEEK_FAIL_BUILD reason if it has one."""
+    def _bundle(self, queued: float, step: float) -> tuple[dict[str, bytes] | None, str | None]:
+        """Walk the bundle stages: the site's files (None when validation failed but the
+        build is told to fail anyway) and the MIXPEEK_FAIL_BUILD reason if it has one."""
         self._log("Downloading bundle from S3...", "building")
         data = self._download()
         self._sleep_until(queued + step)
         self._log("Extracting bundle...")
-        files, marker = _open_zip(data)
+        try:
+            bundle = open_bundle(data)
+        except BundleError as exc:
+            raise BuildFailed(str(exc)) from exc
         self._sleep_until(queued + 2 * step)
         self._log("Validating bundle (index.html, size)...")
+        site = None
+        try:
+            site = bundle.site_files()
+        except BundleError as exc:
+            # A build told to fail fails at the end with that reason, whatever else is wrong.
+            if bundle.marker is None and self.plan.fail_with is None:
+                raise BuildFailed(str(exc)) from exc
         self._sleep_until(queued + 3 * step)
         # The published wording, "assets" even for one.
-        self._log(f"Uploading {len(files)} assets to S3...")
-        return marker
+        self._log(f"Uploading {len(bundle.files)} assets to S3...")
+        return site, bundle.marker
 
     def _download(self) -> bytes:
         key = self.plan.bundle_s3_key or ""
@@ -150,17 +179,6 @@ class _Build:
         except BotoCoreError as exc:
             raise BuildFailed(f"could not fetch bundle {key}: {exc}") from exc
 
-    def _smoke_test(self, duration_ms: float) -> SmokeTestResult:
-        plan = self.plan
-        errors = list(plan.smoke_test_errors or [])
-        return SmokeTestResult(
-            passed=not errors,
-            url=site_url(self.state.api_base_url, app_slug(plan.app_id), plan.environment),
-            errors=errors,
-            duration_ms=round(duration_ms, 1),
-            tested_at=iso(utc_now()),
-        )
-
     def _log(self, line: str, status: DeployStatus | None = None) -> None:
         self.state.log(self.plan.deploy_id, line, status=status)
 
@@ -170,21 +188,3 @@ class _Build:
             raise Stopped
         if self.state.stopping.is_set():
             raise Stopped
-
-
-def _open_zip(data: bytes) -> tuple[list[str], str | None]:
-    """The bundle's files and its MIXPEEK_FAIL_BUILD reason (None without the marker)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as bundle:
-            broken = bundle.testzip()
-            if broken is not None:
-                raise BuildFailed(f"bundle is corrupt: bad CRC for {broken}")
-            files = [info.filename for info in bundle.infolist() if not info.is_dir()]
-            if not files:
-                raise BuildFailed("bundle holds no files")
-            if FAIL_MARKER not in files:
-                return files, None
-            text = bundle.read(FAIL_MARKER).decode("utf-8", "replace").strip()
-            return files, text or f"{FAIL_MARKER} present in bundle"
-    except zipfile.BadZipFile as exc:
-        raise BuildFailed("bundle is not a valid zip archive") from exc

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from mixpeek_cli.emulator.models import NULLABLE_SETTINGS, ConfigUpdate, FaultSpec
+from mixpeek_cli.emulator.sites import app_slug, site_url
 from mixpeek_cli.emulator.state import EmulatorState
 
 
@@ -59,5 +60,25 @@ def control_router(state: EmulatorState) -> APIRouter:
     def clear_s3_requests() -> dict[str, Any]:
         state.clear_s3_requests()
         return {"s3_requests": []}
+
+    @router.get("/site-requests")
+    def list_site_requests() -> list[dict[str, Any]]:
+        return state.site_requests
+
+    @router.delete("/site-requests")
+    def clear_site_requests() -> dict[str, Any]:
+        state.clear_site_requests()
+        return {"site_requests": []}
+
+    @router.get("/sites")
+    def list_sites() -> list[dict[str, Any]]:
+        return [
+            {
+                **site.summary(),
+                "slug": app_slug(site.app_id),
+                "url": site_url(state.api_base_url, app_slug(site.app_id), site.environment),
+            }
+            for site in state.sites.all()
+        ]
 
     return router

@@ -149,6 +149,9 @@ class Emulator:
         if self._moto is not None:
             self._moto.stop()
             self._moto = None
+        if self._state is not None:
+            # The published sites live in memory: let them go with the server.
+            self._state.sites.clear()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server stops (or ``timeout`` passes); True if it stopped.

@@ -35,6 +35,7 @@ from mixpeek_cli.emulator.records import (
     iso,
     utc_now,
 )
+from mixpeek_cli.emulator.site_store import SiteStore
 from mixpeek_cli.emulator.sites import app_slug
 
 __all__ = ["EmulatorConfig", "EmulatorState", "IdempotencyConflict", "StoredAnswer"]
@@ -58,7 +59,8 @@ class EmulatorState:
         self._faults: list[Fault] = []
         self._requests: list[dict[str, Any]] = []
         self._s3_requests: list[dict[str, Any]] = []
-        # One sequence for API and S3 requests, so merging both lists by id gives the
+        self._site_requests: list[dict[str, Any]] = []
+        # One sequence for API, S3 and site requests, so merging the lists by id gives the
         # order in which everything arrived.
         self._request_seq = 0
         self._answers: dict[str, StoredAnswer] = {}
@@ -68,6 +70,8 @@ class EmulatorState:
         self.idempotency_lock = threading.Lock()
         # Set on shutdown so builds stop sleeping and log streams end.
         self.stopping = threading.Event()
+        # What each (app, environment) serves; it has its own lock.
+        self.sites = SiteStore()
 
     # -- config -------------------------------------------------------------------------
 
@@ -144,6 +148,11 @@ class EmulatorState:
         with self._lock:
             created = self._apps.setdefault(app_id, utc_now())
         return _app(app_id, created)
+
+    def app_ids(self) -> list[str]:
+        """Every app id used in a /v1 call so far, first seen first."""
+        with self._lock:
+            return list(self._apps)
 
     def apps(self) -> list[App]:
         """Every app id used in a /v1 call so far, first seen first."""
@@ -292,6 +301,10 @@ class EmulatorState:
         """Store a request that reached the S3 server; returns its id."""
         return self._record(self._s3_requests, entry)
 
+    def record_site_request(self, entry: dict[str, Any]) -> int:
+        """Store a request answered by a deployed site (once answered); returns its id."""
+        return self._record(self._site_requests, entry)
+
     def _record(self, into: list[dict[str, Any]], entry: dict[str, Any]) -> int:
         with self._lock:
             self._request_seq += 1
@@ -318,15 +331,26 @@ class EmulatorState:
         with self._lock:
             return copy.deepcopy(self._s3_requests)
 
+    @property
+    def site_requests(self) -> list[dict[str, Any]]:
+        """Every request a deployed site answered so far, oldest first."""
+        with self._lock:
+            return copy.deepcopy(self._site_requests)
+
     def clear_requests(self) -> None:
-        """Forget the recorded API and S3 requests."""
+        """Forget the recorded API, S3 and site requests."""
         with self._lock:
             self._requests.clear()
             self._s3_requests.clear()
+            self._site_requests.clear()
 
     def clear_s3_requests(self) -> None:
         with self._lock:
             self._s3_requests.clear()
+
+    def clear_site_requests(self) -> None:
+        with self._lock:
+            self._site_requests.clear()
 
 
 def _app(app_id: str, created: datetime) -> App:
