@@ -1,9 +1,9 @@
-"""`mixpeek init` and `mixpeek link APP_ID`: write the app id into mixpeek.toml."""
+"""`mixpeek init` and `mixpeek link APP_ID`: write the app id, and how to build, to mixpeek.toml."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -13,6 +13,7 @@ from mixpeek_cli.output.runner import Output, run_command
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mixpeek_cli.config.frontends import Frontend
     from mixpeek_cli.output.reporter import Reporter
 
 ProjectDir = Annotated[
@@ -27,12 +28,117 @@ def _validate(root: Path, app_id: str, environment: str | None) -> None:
     resolve_settings(root=root, env={}, app_id=app_id, environment=environment)
 
 
+BuildCommand = Annotated[
+    str | None,
+    typer.Option(
+        "--build-command",
+        help='Written as build_command: run in PATH before bundling ("" for none) '
+        "[default: detected].",
+        show_default=False,
+    ),
+]
+OutputDir = Annotated[
+    str | None,
+    typer.Option(
+        "--output-dir",
+        help="Written as output_dir: the directory, relative to PATH, whose contents "
+        "are the bundle [default: detected].",
+        show_default=False,
+    ),
+]
+NoDetect = Annotated[
+    bool,
+    typer.Option(
+        "--no-detect",
+        help="Do not detect the frontend (package.json, index.html); write only what is given.",
+    ),
+]
+
+
+def _check_output_dir(value: str) -> None:
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    from mixpeek_cli.errors import UsageError
+
+    posix = PurePosixPath(value.replace("\\", "/"))
+    if posix.is_absolute() or PureWindowsPath(value).drive or ".." in posix.parts:
+        raise UsageError(
+            f"invalid output directory {value!r}: it must be inside the app's directory",
+            hint="give it relative to PATH, e.g. --output-dir dist",
+        )
+
+
+def _describe(values: dict[str, str]) -> str:
+    return " and ".join(f"{key} = {value!r}" for key, value in values.items())
+
+
+def _explicit_keys(
+    given: dict[str, str | None], existing: dict[str, Any], reporter: Reporter
+) -> dict[str, str]:
+    """The --build-command and --output-dir to write: as given, an empty one none."""
+    from mixpeek_cli.config.settings import PROJECT_FILE
+
+    keys: dict[str, str] = {}
+    for key, value in given.items():
+        if value is None:
+            continue
+        if value.strip():
+            if key == "output_dir":
+                _check_output_dir(value)
+            keys[key] = value
+        elif key in existing:
+            reporter.warn(
+                f"{PROJECT_FILE} already sets {key} = {existing[key]!r} and init keeps it: "
+                f"delete that line for no {key}"
+            )
+    return keys
+
+
+def _detected_keys(
+    frontend: Frontend | None,
+    given: dict[str, str | None],
+    existing: dict[str, Any],
+    reporter: Reporter,
+) -> dict[str, str]:
+    """What detection would write: never a key given as a flag or already in the file."""
+    from mixpeek_cli.config.settings import PROJECT_FILE
+
+    if frontend is None:
+        if any(value is None for value in given.values()):
+            reporter.info(
+                "no frontend detected: if the app needs a build, pass --build-command "
+                "and --output-dir"
+            )
+        return {}
+    reporter.info(f"detected {frontend.name}: {frontend.reason}")
+    if frontend.note:
+        reporter.warn(f"{frontend.name}: {frontend.note}")
+    found = {"build_command": frontend.build_command, "output_dir": frontend.output_dir}
+    if not any(found.values()):
+        reporter.info("nothing to build: the directory ships as it is")
+    keys: dict[str, str] = {}
+    for key, value in found.items():
+        if value is None or given[key] is not None:
+            continue
+        if key in existing:
+            reporter.info(
+                f"keeping {key} = {existing[key]!r} from {PROJECT_FILE} (detected {value!r})"
+            )
+        else:
+            keys[key] = value
+    return keys
+
+
 def init(
     path: ProjectDir = Path("."),
     app: options.AppId = None,
     environment: options.Environment = None,
+    build_command: BuildCommand = None,
+    output_dir: OutputDir = None,
+    no_detect: NoDetect = False,
     yes: Annotated[
-        bool, typer.Option("-y", "--yes", help="Ask nothing; take everything from flags.")
+        bool,
+        typer.Option("-y", "--yes", help="Ask nothing; take flags, then what is detected."),
     ] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Replace the app id of an existing mixpeek.toml.")
@@ -41,10 +147,19 @@ def init(
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """Create mixpeek.toml for PATH: asks on a terminal, takes flags everywhere else."""
+    """Create mixpeek.toml for PATH: the app id, environment, build command and output dir.
+
+    The build command and output directory are detected from PATH's package.json (Next.js
+    static export, Astro, SvelteKit, Vue CLI, Create React App, Vite) or its index.html
+    (plain HTML: nothing to build). On a terminal it asks for the app id and environment
+    and before writing what it detected; elsewhere, or with --yes, it asks nothing and
+    writes the flags and what it detected. --build-command and --output-dir win over
+    detection, and detection never replaces a value mixpeek.toml already holds.
+    """
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
+        from mixpeek_cli.config.frontends import detect_frontend
         from mixpeek_cli.config.project_file import set_keys
         from mixpeek_cli.config.settings import DEFAULT_ENVIRONMENT, PROJECT_FILE, read_project_file
         from mixpeek_cli.deploy.request import check_directory
@@ -77,6 +192,17 @@ def init(
         values = {"app_id": app_id}
         if chosen_env:
             values["environment"] = chosen_env
+        given = {"build_command": build_command, "output_dir": output_dir}
+        values.update(_explicit_keys(given, existing, reporter))
+        frontend = None if no_detect else detect_frontend(root)
+        detected = {} if no_detect else _detected_keys(frontend, given, existing, reporter)
+        if detected and (
+            not ask
+            or typer.confirm(
+                f"Write {_describe(detected)} to {PROJECT_FILE}?", default=True, err=True
+            )
+        ):
+            values.update(detected)
         written = set_keys(root, values)
         for key, old in written.previous.items():
             reporter.info(f"{key} was {old!r}, now {values[key]!r}")
@@ -87,6 +213,9 @@ def init(
                 "created": written.created,
                 "app_id": app_id,
                 "environment": chosen_env,
+                "build_command": values.get("build_command"),
+                "output_dir": values.get("output_dir"),
+                "frontend": frontend.name if frontend is not None else None,
             },
             str(written.path),
         )
