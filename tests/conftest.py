@@ -17,6 +17,7 @@ from mixpeek_cli.emulator import Emulator
 from mixpeek_cli.output.reporter import NullReporter, ProgressTask, Unit
 
 API_KEY = "sk_test_e2e_secret_value_0123456789"
+INDEX_HTML = "<!doctype html><html><head><title>t</title></head><body>hi</body></html>\n"
 APP_ID = "app_e2e"
 
 
@@ -136,9 +137,11 @@ def git(cwd: Path, *args: str, env: dict[str, str]) -> str:
 
 @pytest.fixture
 def app_dir(tmp_path: Path) -> Path:
-    """A small app: source files, a binary asset, an ignored secret and ignored cache."""
+    """A small app Canvas serves: its index.html, source files, a binary asset, an ignored
+    secret and ignored cache."""
     root = tmp_path / "app"
     (root / "src").mkdir(parents=True)
+    (root / "index.html").write_text(INDEX_HTML)
     (root / "main.py").write_text("from src.util import greet\nprint(greet())\n")
     (root / "src" / "util.py").write_text("def greet():\n    return 'hi'\n")
     (root / "src" / "__pycache__").mkdir()

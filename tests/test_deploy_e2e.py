@@ -11,7 +11,7 @@ from conftest import API_KEY, APP_ID, calls, git, read_bundle, server_log, spawn
 
 from mixpeek_cli.emulator import Emulator
 
-EXPECTED_FILES = {".gitignore", "logo.bin", "main.py", "src/util.py"}
+EXPECTED_FILES = {".gitignore", "index.html", "logo.bin", "main.py", "src/util.py"}
 DEPLOY_FIELDS = {
     "message",
     "environment",
@@ -95,7 +95,7 @@ def test_deploy_speaks_the_published_calls_and_follows_to_complete(
     assert body["git_commit_sha"] is None  # app_dir is not in a git repository
     assert body["git_commit_message"] is None
     assert body["git_author"] is None
-    assert set(body["source_files"]) == {".gitignore", "main.py", "src/util.py"}
+    assert set(body["source_files"]) == {".gitignore", "index.html", "main.py", "src/util.py"}
     assert body["source_files"]["main.py"] == (app_dir / "main.py").read_text()
     assert re.fullmatch(
         r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}",
@@ -445,7 +445,7 @@ def test_dry_run_makes_no_network_call(run_cli, app_dir):
     assert data["dry_run"] is True
     assert data["deploy_id"] is None
     assert data["file_count"] == len(EXPECTED_FILES)
-    assert data["source_files_count"] == 3
+    assert data["source_files_count"] == 4
     assert data["largest_files"][0]["path"] == "logo.bin"
     assert len(data["bundle_sha256"]) == 64
 
@@ -454,7 +454,7 @@ def test_dry_run_human_summary(run_cli, app_dir):
     result = run_cli("deploy", str(app_dir), "-m", "check", "--dry-run")
 
     assert result.code == 0, result.stderr
-    assert "files: 4" in result.stdout
+    assert "files: 5" in result.stdout
     assert "logo.bin" in result.stdout
     assert "nothing was uploaded" in result.stderr
 

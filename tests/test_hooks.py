@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import git, read_bundle
+from conftest import INDEX_HTML, git, read_bundle
 
 from mixpeek_cli.emulator import Emulator
 from mixpeek_cli.git.hooks import PushedRef, parse_push_lines, select_refs
@@ -36,6 +36,7 @@ def repo(tmp_path: Path, push_env: dict[str, str]) -> Path:
     work.mkdir()
     git(work, "init", "-q", "-b", "main", env=push_env)
     (work / "main.py").write_text("print('v1')\n")
+    (work / "index.html").write_text(INDEX_HTML)
     (work / ".gitignore").write_text("*.log\n")
     git(work, "add", ".", env=push_env)
     git(work, "commit", "-q", "-m", "first version", env=push_env)
@@ -87,7 +88,7 @@ def test_push_deploys_the_pushed_commit_not_the_working_tree(emu, run_cli, push_
     assert body["message"] == "second version"
     assert body["git_commit_message"] == "second version"
     files = read_bundle(emu, body["bundle_s3_key"])
-    assert set(files) == {".gitignore", "main.py"}
+    assert set(files) == {".gitignore", "index.html", "main.py"}
     assert files["main.py"] == b"print('v2')\n"
     assert "status: complete" in pushed.stderr
     assert "\x1b[" not in pushed.stderr  # plain output: no colour or cursor codes

@@ -275,3 +275,22 @@ def test_differential_against_git(tmp_path: Path, subdir: str) -> None:
         git(path, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split("\0")
     ) - {""}
     assert bundled(path) == expected
+
+
+def test_output_dir_rules_drop_what_would_exclude_the_output_itself(tmp_path: Path) -> None:
+    from mixpeek_cli.bundle.ignore import load_output_rules
+
+    (tmp_path / "web" / "dist").mkdir(parents=True)
+    (tmp_path / ".mixpeekignore").write_text(
+        "web/\ndist/\n*\nweb/dist/**\nweb/dist/*.map\n*.log\n!keep.log\n"
+    )
+    rules = load_output_rules(tmp_path, "web/dist")
+
+    kept = {r.pattern for r in rules.rules if r.source.endswith(".mixpeekignore")}
+    assert kept == {"web/dist/*.map", "*.log", "!keep.log"}  # dist/ matches web/dist too
+    assert rules.is_excluded_file("app.js.map") and not rules.is_excluded_file("app.js")
+    assert rules.is_excluded_file("x.log") and not rules.is_excluded_file("keep.log")
+    assert rules.is_excluded_dir("node_modules") and rules.is_excluded_file(".env")
+    # Line numbers stay those of the file, for explanations.
+    explained = rules.explain("app.js.map")
+    assert explained is not None and explained.line == 5

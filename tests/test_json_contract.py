@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from conftest import API_KEY, git, spawn_cli
+from conftest import API_KEY, INDEX_HTML, git, spawn_cli
 
 from mixpeek_cli.cli import app
 
@@ -43,6 +43,7 @@ def project(tmp_path: Path, cli_env: dict[str, str]) -> Path:
     work.mkdir()
     git(work, "init", "-q", "-b", "main", env=cli_env)
     (work / "main.py").write_text("print('hi')\n")
+    (work / "index.html").write_text(INDEX_HTML)
     git(work, "add", ".", env=cli_env)
     git(work, "commit", "-q", "-m", "contract", env=cli_env)
     git(work, "remote", "add", "origin", str(remote), env=cli_env)
@@ -65,11 +66,15 @@ DEPLOY_KEYS = {
     "input_bytes",
     "source_files_count",
     "source_files_skipped",
+    "source_files_left_out",
     "git_commit_sha",
     "git_commit_message",
     "git_author",
     "upload_reused",
     "smoke_test",
+    "build",
+    "output_dir",
+    "bundle_check",
     "dry_run",
     "timed_out",
     "largest_files",

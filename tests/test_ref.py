@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import git, read_bundle
+from conftest import INDEX_HTML, git, read_bundle
 
 from mixpeek_cli.emulator import Emulator
 
@@ -32,6 +32,7 @@ def repo(tmp_path: Path, cli_env: dict[str, str]) -> Path:
     (svc / ".gitignore").write_text("build/\n")
     (svc / ".mixpeekignore").write_text("docs/\n")
     (svc / "main.py").write_text("print('one')\n")
+    (svc / "index.html").write_text(INDEX_HTML)
     (svc / "pkg" / "util.py").write_text("X = 1\n")
     (svc / "run.sh").write_text("#!/bin/sh\necho run\n")
     (svc / "run.sh").chmod(0o755)
@@ -101,6 +102,7 @@ def test_ref_deploy_uploads_the_commit_files_with_its_metadata(
     assert set(files) == {
         ".gitignore",
         ".mixpeekignore",
+        "index.html",
         "entry.py",
         "main.py",
         "pkg/util.py",

@@ -316,7 +316,7 @@ def test_sockets_and_symlink_loops_are_skipped_with_warnings(run_cli, app_dir):
     assert result.code == 0, result.stderr
     assert "app.sock" in result.stderr and "socket" in result.stderr
     assert "loop_a" in result.stderr and "loop_b" in result.stderr
-    assert json.loads(result.stdout)["file_count"] == 4
+    assert json.loads(result.stdout)["file_count"] == 5
 
 
 # -- secrets -------------------------------------------------------------------------
@@ -444,7 +444,14 @@ def test_dry_run_json_audits_every_shipped_and_excluded_file(run_cli, app_dir):
     assert result.code == 0, result.stderr
     audit = json.loads(result.stdout)["audit"]
     shipped = {f["path"]: f for f in audit["files"]}
-    assert set(shipped) == {".gitignore", ".mixpeekignore", "logo.bin", "main.py", "src/util.py"}
+    assert set(shipped) == {
+        ".gitignore",
+        ".mixpeekignore",
+        "index.html",
+        "logo.bin",
+        "main.py",
+        "src/util.py",
+    }
     main = (app_dir / "main.py").read_bytes()
     assert shipped["main.py"]["size"] == len(main)
     assert shipped["main.py"]["sha256"] == hashlib.sha256(main).hexdigest()

@@ -124,3 +124,27 @@ def test_the_site_url_comes_from_the_slug(base, environment, expected):
     from mixpeek_cli.service.urls import site_url
 
     assert site_url(base, "my-app", environment) == expected
+
+
+def test_build_command_and_output_dir_flag_env_file(tmp_path):
+    write_project(tmp_path, 'build_command = "npm run build"\noutput_dir = "dist"\n')
+    from_file = resolve_settings(root=tmp_path, env={})
+    assert (from_file.build_command, from_file.output_dir) == ("npm run build", "dist")
+    env = {"MIXPEEK_BUILD_COMMAND": "pnpm build", "MIXPEEK_OUTPUT_DIR": "out"}
+    from_env = resolve_settings(root=tmp_path, env=env)
+    assert (from_env.build_command, from_env.output_dir) == ("pnpm build", "out")
+    flagged = resolve_settings(root=tmp_path, env=env, build_command="", output_dir="./web/")
+    assert (flagged.build_command, flagged.output_dir) == (None, "web")  # "": no build
+    assert flagged.sources["build_command"] == "flag"
+
+
+@pytest.mark.parametrize("bad", ["/abs/dist", "../dist", "a/../../b", "C:\\dist"])
+def test_an_output_dir_outside_path_is_refused(tmp_path, bad):
+    with pytest.raises(UsageError, match="invalid output directory"):
+        resolve_settings(root=tmp_path, env={}, output_dir=bad)
+
+
+def test_a_build_command_that_is_not_a_string_is_refused(tmp_path):
+    write_project(tmp_path, "build_command = 3\n")
+    with pytest.raises(UsageError, match="invalid build command"):
+        resolve_settings(root=tmp_path, env={})

@@ -281,3 +281,23 @@ def test_a_record_with_values_of_the_wrong_type_means_a_full_walk(
     cache.path.write_text(json.dumps(record))
     assert cache.replay() is None
     assert cached(app, cache) == first
+
+
+def test_a_walk_recorded_under_other_rules_is_not_replayed(tmp_path: Path, private_home) -> None:
+    from mixpeek_cli.bundle.ignore import output_rules
+
+    project = tmp_path / "project"
+    (project / "dist").mkdir(parents=True)
+    (project / "dist" / "index.html").write_text("x")
+    (project / "dist" / "app.js.map").write_text("{}")
+    (project / ".mixpeekignore").write_text("dist/*.map\n")
+    root = project / "dist"
+    cache_dir = tmp_path / "cache"
+    as_path = collect_files(root, NullReporter(), cache=WalkCache(cache_dir, root))
+    rules = output_rules(project, "dist")
+    as_output = collect_files(
+        root, NullReporter(), cache=WalkCache(cache_dir, root, rules.key), rules=rules.load
+    )
+
+    assert [f.path for f in as_path] == ["app.js.map", "index.html"]
+    assert [f.path for f in as_output] == ["index.html"]

@@ -55,11 +55,17 @@ def excluded_by_rules(root: Path, rules: IgnoreRules) -> list[dict[str, Any]]:
 
 
 def build_audit(
-    root: Path, collected: Sequence[BundleFile], shipped: Sequence[BundleFile]
+    root: Path,
+    collected: Sequence[BundleFile],
+    shipped: Sequence[BundleFile],
+    rules: IgnoreRules | None = None,
 ) -> dict[str, Any]:
-    """``files``: what ships (path, size, sha256); ``excluded``: what does not, and why."""
+    """``files``: what ships (path, size, sha256); ``excluded``: what does not, and why.
+
+    ``rules`` are the rules that decided ``root`` (default: its own).
+    """
     shipped_paths = {f.path for f in shipped}
-    excluded = excluded_by_rules(root, load_ignore_rules(root))
+    excluded = excluded_by_rules(root, rules or load_ignore_rules(root))
     for file in collected:
         if file.path not in shipped_paths:
             reason = secret_reason(file) or "left out by the secret guard"

@@ -31,6 +31,7 @@ from mixpeek_cli.errors import UsageError
 from mixpeek_cli.output.reporter import Reporter, track
 
 if TYPE_CHECKING:
+    from mixpeek_cli.bundle.ignore import RuleSet
     from mixpeek_cli.bundle.secrets.scan import Finding
 
 WRITE_BUFFER = 1024 * 1024
@@ -127,6 +128,7 @@ def build_bundle(
     dest: Path | None = None,
     guard: BundleGuard | None = None,
     use_cache: bool = True,
+    rules: RuleSet | None = None,
 ) -> Bundle:
     """Collect ``root`` and write its zip.
 
@@ -139,20 +141,21 @@ def build_bundle(
     new zip is kept there for next time (``Bundle.owned`` is then False). When the cache
     dir cannot be used the zip goes to a temporary file the caller removes with
     ``Bundle.cleanup()``. With ``dest`` the zip is written beside it and renamed into
-    place, so a failed run never leaves a half-written ``dest``. ``use_cache=False`` is for
+    place, so a failed run never leaves a half-written ``dest``. ``rules`` says which ignore
+    rules decide ``root``'s files (default: its own). ``use_cache=False`` is for
     throwaway roots (a commit's files in a temporary directory), which would only fill
     the cache with entries no later run can hit.
     """
     from mixpeek_cli.bundle.zipwriter import FileChanged
 
     try:
-        return _build_once(root, reporter, dest, guard, use_cache)
+        return _build_once(root, reporter, dest, guard, use_cache, rules)
     except FileChanged as first:
         # Someone is writing to the tree (an editor saving, a build tool): read it all
         # again once, so the zip holds one consistent state of every file, never a mix.
         reporter.warn(f"{first.path} changed while it was being bundled: bundling again")
     try:
-        return _build_once(root, reporter, dest, guard, use_cache)
+        return _build_once(root, reporter, dest, guard, use_cache, rules)
     except FileChanged as again:
         raise UsageError(
             f"{again.path} kept changing while it was being bundled",
@@ -161,12 +164,19 @@ def build_bundle(
 
 
 def _build_once(
-    root: Path, reporter: Reporter, dest: Path | None, guard: BundleGuard | None, use_cache: bool
+    root: Path,
+    reporter: Reporter,
+    dest: Path | None,
+    guard: BundleGuard | None,
+    use_cache: bool,
+    rules: RuleSet | None,
 ) -> Bundle:
     snapshot_ns = time.time_ns()  # before any stamp is taken: see bundle_cache
     cache = BundleCache(Path(os.path.realpath(root))) if dest is None and use_cache else None
-    walk_cache = WalkCache(cache.dir, root) if cache is not None else None
-    files = collect_files(root, reporter, cache=walk_cache)
+    key = rules.key if rules is not None else ""
+    walk_cache = WalkCache(cache.dir, root, key) if cache is not None else None
+    loader = rules.load if rules is not None else None
+    files = collect_files(root, reporter, cache=walk_cache, rules=loader)
     if guard is not None:
         files = guard.select(files)
     input_bytes = sum(f.size for f in files)

@@ -21,7 +21,7 @@ import hashlib
 import os
 import re
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +51,8 @@ DEFAULT_EXCLUDES: tuple[str, ...] = (
 """Built-in exclusions, applied first so any ignore file can override them."""
 
 MIXPEEKIGNORE = ".mixpeekignore"
+# Builds the rules for a bundle root: load_ignore_rules, or an output directory's.
+RulesLoader = Callable[[Path], "IgnoreRules"]
 GITIGNORE = ".gitignore"
 DEFAULTS_SOURCE = "<built-in defaults>"
 
@@ -343,3 +345,65 @@ def load_ignore_rules(root: Path) -> IgnoreRules:
     tail = [_Source(str(mixpeekignore), prefix, tuple(reader.lines(mixpeekignore) or ()))]
     below = _gitignores_below(real_root, prefix, head, tail, reader)
     return IgnoreRules(prefix, [*head, *below, *tail], IgnoreInputs(fingerprint, reader.seen))
+
+
+# A name no real file has: a rule that matches it inside the output directory matches
+# everything there.
+_PROBE = "\u2063mixpeek-probe"
+
+
+def load_output_rules(project: Path, output_dir: str) -> IgnoreRules:
+    """The rules for bundling ``output_dir`` of the project at ``project`` as its own root.
+
+    Build output is normally git-ignored, so git's rules do not apply; the built-in
+    defaults do, and so does the project's ``.mixpeekignore``, matched against paths as
+    seen from ``project`` (``dist/*.map`` drops source maps), except any rule that would
+    leave out the output directory itself or everything in it.
+    """
+    real_project = Path(os.path.realpath(project))
+    prefix = output_dir.strip("/")
+    reader = _Reader()
+    mixpeekignore = real_project / MIXPEEKIGNORE
+    lines = reader.lines(mixpeekignore) or []
+    # Blanked, not removed: every other rule keeps its line number for explanations.
+    kept = tuple("" if _drops_output(line, prefix) else line for line in lines)
+    sources = [
+        _Source(DEFAULTS_SOURCE, prefix, DEFAULT_EXCLUDES, is_default=True),
+        _Source(str(mixpeekignore), "", kept),
+    ]
+    inputs = IgnoreInputs(repo_fingerprint(real_project / prefix), reader.seen)
+    return IgnoreRules(prefix, sources, inputs)
+
+
+def _drops_output(line: str, output_dir: str) -> bool:
+    """Whether the rule ``line`` excludes ``output_dir``, a directory above it, or all in it."""
+    from pathspec import GitIgnoreSpec
+
+    pattern = rebase_pattern(line, "")
+    if pattern is None or pattern.startswith("!"):
+        return False
+    spec = GitIgnoreSpec.from_lines([pattern])
+    parts = output_dir.split("/")
+    candidates = ["/".join(parts[: depth + 1]) + "/" for depth in range(len(parts))]
+    candidates.append(f"{output_dir}/{_PROBE}")
+    return any(spec.match_file(candidate) for candidate in candidates)
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """Which rules decide a bundle root's files, and the key that names them in caches."""
+
+    load: RulesLoader
+    key: str = ""  # "": PATH's own rules (load_ignore_rules)
+
+
+def path_rules() -> RuleSet:
+    return RuleSet(load_ignore_rules)
+
+
+def output_rules(project: Path, output_dir: str) -> RuleSet:
+    """The rules of ``output_dir`` bundled as its own root (:func:`load_output_rules`)."""
+    return RuleSet(
+        lambda _root: load_output_rules(project, output_dir),
+        key=f"output-dir {os.path.realpath(project)} {output_dir}",
+    )

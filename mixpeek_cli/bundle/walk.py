@@ -21,7 +21,7 @@ from mixpeek_cli.errors import UsageError
 from mixpeek_cli.output.reporter import Reporter
 
 if TYPE_CHECKING:
-    from mixpeek_cli.bundle.ignore import IgnoreRules
+    from mixpeek_cli.bundle.ignore import IgnoreRules, RulesLoader
     from mixpeek_cli.bundle.walk_cache import WalkCache
 
 
@@ -141,20 +141,31 @@ def _sort_key(file: BundleFile) -> bytes:
 
 
 def collect_files(
-    root: Path, reporter: Reporter, *, cache: WalkCache | None = None
+    root: Path,
+    reporter: Reporter,
+    *,
+    cache: WalkCache | None = None,
+    rules: RulesLoader | None = None,
 ) -> list[BundleFile]:
     """Every file of ``root`` left after the ignore rules, sorted by bundle path.
 
-    With ``cache``, an unchanged tree's previous walk is replayed, and a new walk is
-    remembered for next time.
+    ``rules`` builds the rules (default: PATH's own, git's included). With ``cache``, an
+    unchanged tree's previous walk is replayed, and a new walk is remembered for next time.
     """
     if cache is not None:
         replayed = cache.replay()
         if replayed is not None:
             return replayed
-    from mixpeek_cli.bundle.ignore import load_ignore_rules
+    if rules is None:
+        from mixpeek_cli.bundle.ignore import load_ignore_rules
 
-    rules = load_ignore_rules(root)
+        rules = load_ignore_rules
+    return _walked(root, reporter, cache, rules(root))
+
+
+def _walked(
+    root: Path, reporter: Reporter, cache: WalkCache | None, rules: IgnoreRules
+) -> list[BundleFile]:
     found = walk(root, rules, reporter)
     files = found.files
     for file in files:

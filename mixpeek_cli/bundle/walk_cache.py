@@ -31,7 +31,7 @@ from mixpeek_cli.atomic import write_atomically
 from mixpeek_cli.bundle.files import BundleFile, listing_digest, regular_file
 from mixpeek_cli.bundle.ignore import IgnoreInputs, repo_fingerprint, source_digest
 
-FORMAT = 1
+FORMAT = 2
 NAME = "walk.json"
 
 
@@ -65,15 +65,20 @@ def _code_stamp() -> list[Any]:
 class WalkCache:
     """The walk record of one deploy PATH, kept in that PATH's bundle cache directory."""
 
-    def __init__(self, directory: Path, root: Path) -> None:
+    def __init__(self, directory: Path, root: Path, rules_key: str = "") -> None:
+        """``rules_key`` names which rules decide the walk ("" for PATH's own): a record
+        made under other rules (an output directory's) is not replayed."""
         self.path = directory / NAME
         self.root = os.path.realpath(root)
+        self.rules_key = rules_key
 
     def replay(self) -> list[BundleFile] | None:
         """The files a walk would find now, or None when a full walk is needed."""
         try:
             record = json.loads(self.path.read_bytes())
             if record["format"] != FORMAT or record["root"] != self.root:
+                return None
+            if record["rules"] != self.rules_key:
                 return None
             if not isinstance(record["files"], list):
                 return None
@@ -114,6 +119,7 @@ class WalkCache:
         record = {
             "format": FORMAT,
             "root": self.root,
+            "rules": self.rules_key,
             "code": _code_stamp(),
             "repo": inputs.repo,
             "sources": [list(source) for source in inputs.sources],

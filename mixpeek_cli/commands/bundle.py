@@ -1,7 +1,8 @@
-"""`mixpeek bundle`: write the deploy's zip to a file, deploy nothing."""
+"""`mixpeek bundle`: build and write the deploy's zip to a file, deploy nothing."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,35 +23,63 @@ def bundle(
         Path, typer.Option("-o", "--output", help="Where to write the zip.", dir_okay=False)
     ] = ...,  # type: ignore[assignment]
     include_secret: options.IncludeSecret = None,
+    build_command: options.BuildCommand = None,
+    output_dir: options.OutputDir = None,
+    no_build: options.NoBuild = False,
+    no_bundle_check: options.NoBundleCheck = False,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """Write the bundle `mixpeek deploy` would upload, and print its summary."""
+    """Write the bundle `mixpeek deploy` would upload (after the build), and print its summary.
+
+    A bundle Canvas would refuse is still written, with a warning.
+    """
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.bundle.build import build_bundle
-        from mixpeek_cli.bundle.secrets.files import bundle_paths, make_guard
-        from mixpeek_cli.bundle.source_files import select_source_files
-        from mixpeek_cli.deploy.request import check_directory
+        from mixpeek_cli.bundle.secrets.files import bundle_paths
+        from mixpeek_cli.config.settings import resolve_settings
+        from mixpeek_cli.deploy.prepare import prepare_bundle
+        from mixpeek_cli.deploy.request import DeployRequest, check_directory
 
         root = check_directory(path)
-        include = bundle_paths(root, include_secret or [])
-        built = build_bundle(root, reporter, dest=output_file, guard=make_guard(include, reporter))
-        sources = select_source_files(built.files)
+        settings = resolve_settings(
+            root=root, env=os.environ, build_command=build_command, output_dir=output_dir
+        )
+        request = DeployRequest(
+            path=root,
+            message=None,
+            include_secrets=frozenset(bundle_paths(root, include_secret or [])),
+            build=not no_build,
+            bundle_check=not no_bundle_check,
+            quiet=quiet,
+        )
+        prepared = prepare_bundle(
+            settings, request, reporter, root=root, dest=output_file, refuse=False
+        )
+        built, sources, check = prepared.bundle, prepared.sources, prepared.check
+        if not check.ok:
+            reporter.warn(f"Canvas would refuse this bundle: {check.problem}. {check.hint}")
         summary = {
             "path": str(built.zip_path),
             "sha256": built.sha256,
             "bytes": built.size,
             "file_count": len(built.files),
             "input_bytes": built.input_bytes,
-            "source_files_count": len(sources.files),
-            "source_files_skipped": (
-                sources.skipped_binary + sources.skipped_large + sources.skipped_budget
-            ),
+            "source_files_count": sources.count,
+            "source_files_skipped": sources.skipped,
+            "source_files_left_out": sources.left_out_json(),
+            "build": prepared.build.to_json() if prepared.build else None,
+            "output_dir": prepared.output_dir,
+            "bundle_check": check.to_json(),
         }
-        output.emit(summary, "\n".join(f"{key}: {value}" for key, value in summary.items()))
+        text = "\n".join(
+            f"{key}: {value}"
+            for key, value in summary.items()
+            if not isinstance(value, dict) and value is not None
+        )
+        output.emit(summary, text)
         return 0
 
     raise typer.Exit(run_command(output, body))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.output.runner import Output, run_command
+from mixpeek_cli.output.runner import Output, can_prompt, run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -64,11 +65,19 @@ def deploy(
         ),
     ] = "upload",
     namespace: options.Namespace = None,
+    build_command: options.BuildCommand = None,
+    output_dir: options.OutputDir = None,
+    no_build: options.NoBuild = False,
+    no_bundle_check: options.NoBundleCheck = False,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """Bundle PATH, upload it and deploy it; follow the build until it is final."""
+    """Build and bundle PATH, upload it and deploy it; follow the deploy until it is final.
+
+    With a build command it runs first; with an output directory, that directory's
+    contents are what ships (a built frontend's dist/, build/ or out/).
+    """
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
@@ -90,6 +99,8 @@ def deploy(
             timeout=timeout,
             stored_key=stored_key_reader(reporter.warn),
             namespace=namespace,
+            build_command=build_command,
+            output_dir=output_dir,
         )
         from mixpeek_cli.bundle.secrets.files import bundle_paths
 
@@ -101,15 +112,22 @@ def deploy(
             include_secrets=frozenset(bundle_paths(root, include_secret or [])),
             ref=ref,
             source=_source(source),
+            build=not no_build,
+            bundle_check=not no_bundle_check,
+            quiet=quiet,
         )
         trace = output.tracer(console)
-        if local and not dry_run:
-            with _local_emulator(reporter) as base:
-                settings = _for_emulator(settings, base)
-                result = run_deploy(settings, request, reporter, trace=trace)
-        else:
+        if not local or dry_run:
+            return render_deploy(
+                run_deploy(settings, request, reporter, trace=trace), output, console
+            )
+        with _local_emulator(reporter) as base:
+            settings = _for_emulator(settings, base)
             result = run_deploy(settings, request, reporter, trace=trace)
-        return render_deploy(result, output, console)
+            code = render_deploy(result, output, console)
+            if code == 0 and result.url and not output.json and can_prompt():
+                _serve_until_interrupted(console, result.url)
+            return code
 
     raise typer.Exit(run_command(output, body))
 
@@ -135,6 +153,17 @@ def _for_emulator(settings: Settings, base_url: str) -> Settings:
         # The emulator builds in about a second; poll it briskly.
         poll_interval=min(settings.poll_interval, 0.5),
     )
+
+
+def _serve_until_interrupted(console: Console, url: str) -> None:
+    """On a terminal, keep the embedded emulator up so the printed URL opens in a browser."""
+    console.print(
+        f"the local emulator serves {url} until you press Ctrl-C", markup=False, highlight=False
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        console.print("local emulator stopped", markup=False, highlight=False)
 
 
 @contextmanager

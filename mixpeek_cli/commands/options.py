@@ -71,3 +71,27 @@ IncludeSecret = Annotated[
         metavar="PATH",
     ),
 ]
+BuildCommand = Annotated[
+    str | None,
+    typer.Option(
+        "--build-command",
+        help="Run this in PATH before bundling, e.g. 'npm run build' "
+        "[env MIXPEEK_BUILD_COMMAND; mixpeek.toml build_command].",
+    ),
+]
+OutputDir = Annotated[
+    str | None,
+    typer.Option(
+        "--output-dir",
+        help="Bundle this directory of PATH (the build output, e.g. dist) "
+        "[env MIXPEEK_OUTPUT_DIR; mixpeek.toml output_dir].",
+    ),
+]
+NoBuild = Annotated[bool, typer.Option("--no-build", help="Skip the build command for this run.")]
+NoBundleCheck = Annotated[
+    bool,
+    typer.Option(
+        "--no-bundle-check",
+        help="Skip the check that the bundle holds an index.html Canvas can serve.",
+    ),
+]

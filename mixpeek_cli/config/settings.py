@@ -11,7 +11,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,6 +49,10 @@ class Settings:
     sources: dict[str, str] = field(default_factory=dict)
     # Sent as X-Namespace on Mixpeek calls when set, never otherwise.
     namespace: str | None = None
+    # Run in PATH before bundling (through the shell), e.g. "npm run build".
+    build_command: str | None = None
+    # Relative to PATH, e.g. "dist": the bundle is this directory's contents.
+    output_dir: str | None = None
 
     def require_remote(self) -> tuple[str, str]:
         """The app id and key a network call needs, or a UsageError naming what to set."""
@@ -92,6 +96,8 @@ def resolve_settings(
     timeout: float | None = None,
     stored_key: Callable[[], str | None] | None = None,
     namespace: str | None = None,
+    build_command: str | None = None,
+    output_dir: str | None = None,
 ) -> Settings:
     """Merge flags (the keyword arguments), ``env`` and ``root/mixpeek.toml``.
 
@@ -145,6 +151,8 @@ def resolve_settings(
         ),
         sources=sources,
         namespace=_namespace(pick(namespace, "MIXPEEK_NAMESPACE", "namespace", None)),
+        build_command=_command(pick(build_command, "MIXPEEK_BUILD_COMMAND", "build_command", None)),
+        output_dir=_output_dir(pick(output_dir, "MIXPEEK_OUTPUT_DIR", "output_dir", None)),
     )
 
 
@@ -192,3 +200,27 @@ def _namespace(value: Any) -> str | None:
             hint="a namespace holds only letters, digits, '_', '-' and '.' (e.g. ns_abc123)",
         )
     return name
+
+
+def _command(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UsageError(
+            f"invalid build command {value!r}", hint='give it as a string, e.g. "npm run build"'
+        )
+    return value.strip() or None  # empty: no build command
+
+
+def _output_dir(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    text = str(value).replace("\\", "/")
+    path = PurePosixPath(text)
+    if path.is_absolute() or ".." in path.parts or re.match(r"^[A-Za-z]:", text):
+        raise UsageError(
+            f"invalid output directory {value!r}",
+            hint="give a directory inside PATH, relative to it (e.g. dist)",
+        )
+    normal = path.as_posix()
+    return None if normal == "." else normal

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mixpeek_cli.errors import ExitCode
 from mixpeek_cli.output.formats import human_bytes
@@ -24,12 +24,16 @@ def dry_run_summary(result: DeployResult) -> list[str]:
             f"git_commit_sha: {result.git_commit_sha or '-'}",
             f"git_author: {result.git_author or '-'}",
         ]
-    lines = [
+    lines = []
+    if result.build is not None:
+        lines.append(f"build: {result.build['command']} ({result.build['seconds']:.1f} s)")
+    lines += [
+        f"bundled: {result.output_dir + '/' if result.output_dir else 'PATH'}",
         f"files: {result.file_count} ({human_bytes(result.input_bytes)})",
         f"bundle: {human_bytes(result.bundle_bytes)} ({result.bundle_bytes} bytes)",
         f"sha256: {result.bundle_sha256}",
-        f"source_files: {result.source_files_count} "
-        f"({result.source_files_skipped} left out: binary, too large or over the budget)",
+        f"canvas check: {_check_text(result.bundle_check)}",
+        f"source_files: {result.source_files_count} ({_left_out_text(result)})",
         f"message: {result.message}",
         f"environment: {result.environment}",
         f"git_commit_sha: {result.git_commit_sha or '-'}",
@@ -38,6 +42,30 @@ def dry_run_summary(result: DeployResult) -> list[str]:
     ]
     lines += [f"  {human_bytes(size):>10}  {path}" for path, size in result.largest_files]
     return lines
+
+
+def _check_text(check: dict[str, Any] | None) -> str:
+    if not check or check.get("skipped"):
+        return "skipped (--no-bundle-check)"
+    if check.get("ok"):
+        return f"ok ({check.get('entry')} is served)"
+    return f"refused: {check.get('problem')}"
+
+
+def _left_out_text(result: DeployResult) -> str:
+    left = result.source_files_left_out or {}
+    reasons = [
+        f"{left.get(key, 0)} {label}"
+        for key, label in (
+            ("binary", "binary"),
+            ("too_large", "too large"),
+            ("over_budget", "over the total limit"),
+        )
+        if left.get(key)
+    ]
+    return f"{result.source_files_skipped} left out" + (
+        f": {', '.join(reasons)}" if reasons else ""
+    )
 
 
 def render_deploy(result: DeployResult, output: Output, console: Console) -> int:
@@ -58,6 +86,9 @@ def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool
     def say(text: str) -> None:
         console.print(text, highlight=False, soft_wrap=True, markup=False)
 
+    if result.refused and result.bundle_check is not None:
+        check = result.bundle_check
+        say(f"error: Canvas would refuse this bundle: {check.get('problem')}. {check.get('hint')}")
     if result.dry_run:
         if not quiet:
             say("dry run: nothing was uploaded or deployed")

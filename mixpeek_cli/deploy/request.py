@@ -24,6 +24,12 @@ class DeployRequest:
     ref: str | None = None
     # "git": send no bundle; the service fetches and builds the commit itself.
     source: Literal["cli_upload", "git"] = "cli_upload"
+    # --no-build: skip the build command for this run.
+    build: bool = True
+    # --no-bundle-check: ship even what Canvas would refuse.
+    bundle_check: bool = True
+    # --quiet: the build's output is held back, shown only if it fails.
+    quiet: bool = False
 
 
 def check_directory(path: Path) -> Path:

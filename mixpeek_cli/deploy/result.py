@@ -37,6 +37,12 @@ class DeployResult:
     git_author: str | None
     upload_reused: bool = False
     smoke_test: dict[str, Any] | None = None
+    # The build command run first ({"command", "seconds"}), the output directory bundled,
+    # the Canvas check's verdict, and why source files were left out.
+    build: dict[str, Any] | None = None
+    output_dir: str | None = None
+    bundle_check: dict[str, Any] | None = None
+    source_files_left_out: dict[str, int] | None = None
     dry_run: bool = False
     waited: bool = True
     timed_out: bool = False
@@ -46,7 +52,14 @@ class DeployResult:
     audit: dict[str, Any] | None = None
 
     @property
+    def refused(self) -> bool:
+        """Canvas would refuse the bundle (a dry run reports it rather than stopping)."""
+        return self.bundle_check is not None and not self.bundle_check.get("ok", True)
+
+    @property
     def exit_code(self) -> ExitCode:
+        if self.refused:
+            return ExitCode.USAGE
         if self.dry_run or not self.waited:
             return ExitCode.OK
         if self.timed_out:
@@ -71,11 +84,15 @@ class DeployResult:
             "input_bytes": self.input_bytes,
             "source_files_count": self.source_files_count,
             "source_files_skipped": self.source_files_skipped,
+            "source_files_left_out": self.source_files_left_out,
             "git_commit_sha": self.git_commit_sha,
             "git_commit_message": self.git_commit_message,
             "git_author": self.git_author,
             "upload_reused": self.upload_reused,
             "smoke_test": self.smoke_test,
+            "build": self.build,
+            "output_dir": self.output_dir,
+            "bundle_check": self.bundle_check,
             "dry_run": self.dry_run,
             "timed_out": self.timed_out,
             "largest_files": [{"path": p, "bytes": n} for p, n in self.largest_files],
@@ -98,6 +115,10 @@ _BUNDLE_KEYS = (
     "input_bytes",
     "source_files_count",
     "source_files_skipped",
+    "source_files_left_out",
+    "build",
+    "output_dir",
+    "bundle_check",
 )
 
 

@@ -34,19 +34,11 @@ def deploy_bundle(
     """Bundle ``root`` (the working tree, or a commit's files) and deploy it."""
     message = resolve_message(request.message, git)
 
-    from mixpeek_cli.bundle.build import build_bundle
-    from mixpeek_cli.bundle.secrets.files import make_guard
-    from mixpeek_cli.bundle.source_files import sources_for
+    from mixpeek_cli.deploy.prepare import prepare_bundle
 
-    bundle = build_bundle(
-        root,
-        reporter,
-        guard=make_guard(request.include_secrets, reporter),
-        # --ref bundles a temporary checkout: a path no later run will bundle again.
-        use_cache=request.ref is None,
-    )
+    prepared = prepare_bundle(settings, request, reporter, root=root, refuse=not request.dry_run)
+    bundle, sources = prepared.bundle, prepared.sources
     try:
-        sources = sources_for(bundle)
         largest = heapq.nsmallest(LARGEST_SHOWN, bundle.files, key=lambda f: (-f.size, f.path))
         result = DeployResult(
             app_id=settings.app_id,
@@ -58,21 +50,19 @@ def deploy_bundle(
             input_bytes=bundle.input_bytes,
             source_files_count=sources.count,
             source_files_skipped=sources.skipped,
+            source_files_left_out=sources.left_out_json(),
             git_commit_sha=git.commit_sha,
             git_commit_message=git.commit_message,
             git_author=git.author,
             dry_run=request.dry_run,
             waited=request.wait,
             largest_files=[(f.path, f.size) for f in largest],
+            build=prepared.build.to_json() if prepared.build else None,
+            output_dir=prepared.output_dir,
+            bundle_check=prepared.check.to_json(),
         )
         if request.dry_run:
-            from mixpeek_cli.bundle.audit import build_audit
-            from mixpeek_cli.bundle.walk import collect_files
-            from mixpeek_cli.output.reporter import NullReporter
-
-            # Collected again, quietly: the audit lists what the secret guard dropped too.
-            collected = collect_files(root, NullReporter())
-            result.audit = build_audit(root, collected, bundle.files)
+            result.audit = _audit(root, prepared.output_dir, bundle)
             return result
         app_id, _ = settings.require_remote()
         from mixpeek_cli.deploy.app_lookup import AppLookup
@@ -113,7 +103,22 @@ def deploy_bundle(
                 api, app_id, body, request, settings, reporter, result, site=site, trace=trace
             )
     finally:
-        bundle.cleanup()  # keeps a zip the re-deploy cache holds
+        prepared.cleanup()  # keeps a zip the re-deploy cache holds
+
+
+def _audit(project: Path, output_dir: str | None, bundle: Bundle) -> dict[str, object]:
+    """What ships and what is left out, and why, under the rules that decided it."""
+    from mixpeek_cli.bundle.audit import build_audit
+    from mixpeek_cli.bundle.ignore import load_output_rules, output_rules
+    from mixpeek_cli.bundle.walk import collect_files
+    from mixpeek_cli.output.reporter import NullReporter
+
+    root = project if output_dir is None else project / output_dir
+    loader = output_rules(project, output_dir).load if output_dir else None
+    # Collected again, quietly: the audit lists what the secret guard dropped too.
+    collected = collect_files(root, NullReporter(), rules=loader)
+    rules = load_output_rules(project, output_dir) if output_dir else None
+    return build_audit(root, collected, bundle.files, rules)
 
 
 def _previous_upload(bundle: Bundle, settings: Settings, app_id: str) -> PreviousUpload | None:

@@ -1,0 +1,91 @@
+"""Everything local a bundle needs, in order: the build, the zip, the Canvas check, the sources.
+
+Shared by ``mixpeek deploy`` and ``mixpeek bundle``, so the zip a deploy uploads is the
+zip ``bundle -o`` writes. Nothing here reaches the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mixpeek_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from mixpeek_cli.bundle.build import Bundle
+    from mixpeek_cli.bundle.canvas_check import CanvasCheck
+    from mixpeek_cli.bundle.source_files import EncodedSources
+    from mixpeek_cli.config.settings import Settings
+    from mixpeek_cli.deploy.build_step import BuildRun
+    from mixpeek_cli.deploy.request import DeployRequest
+    from mixpeek_cli.output.reporter import Reporter
+
+
+@dataclass
+class Prepared:
+    """A written bundle and what was learned making it; ``cleanup`` when done."""
+
+    bundle: Bundle
+    sources: EncodedSources
+    check: CanvasCheck
+    build: BuildRun | None
+    output_dir: str | None
+
+    def cleanup(self) -> None:
+        self.bundle.cleanup()
+
+
+def prepare_bundle(
+    settings: Settings,
+    request: DeployRequest,
+    reporter: Reporter,
+    *,
+    root: Path,
+    dest: Path | None = None,
+    refuse: bool = True,
+) -> Prepared:
+    """Build (unless ``request.build`` is off), bundle and check the project at ``root``.
+
+    ``refuse``: a bundle Canvas would refuse is a UsageError here (a deploy); otherwise
+    the failed check is only reported in the result (``--dry-run``, ``bundle -o``).
+    """
+    from mixpeek_cli.bundle.build import build_bundle
+    from mixpeek_cli.bundle.canvas_check import SKIPPED, check_bundle
+    from mixpeek_cli.bundle.ignore import output_rules
+    from mixpeek_cli.bundle.secrets.files import make_guard
+    from mixpeek_cli.bundle.source_files import sources_for, sources_of_project
+    from mixpeek_cli.deploy.build_step import build_root, run_build
+
+    build = None
+    if settings.build_command and request.build:
+        build = run_build(settings.build_command, root, reporter, quiet=request.quiet)
+    output_dir = settings.output_dir
+    guard = make_guard(request.include_secrets, reporter)
+    bundle = build_bundle(
+        build_root(root, output_dir),
+        reporter,
+        dest=dest,
+        guard=guard,
+        # --ref bundles a temporary checkout: a path no later run will bundle again.
+        use_cache=request.ref is None,
+        rules=output_rules(root, output_dir) if output_dir else None,
+    )
+    try:
+        if request.bundle_check:
+            check = check_bundle([f.path for f in bundle.files], root, output_dir=output_dir)
+        else:
+            reporter.warn("the Canvas bundle check is skipped (--no-bundle-check)")
+            check = SKIPPED
+        if not check.ok and refuse:
+            raise UsageError(f"Canvas would refuse this bundle: {check.problem}", hint=check.hint)
+        if check.warning:
+            reporter.warn(check.warning)
+        if output_dir is None:
+            sources = sources_for(bundle)
+        else:
+            sources = sources_of_project(root, output_dir, guard, reporter)
+    except BaseException:
+        bundle.cleanup()
+        raise
+    return Prepared(bundle, sources, check, build, output_dir)
