@@ -48,8 +48,10 @@ class Shape:
     big_compressible_mib: int  # the ~1 GiB variant's extra data
     big_incompressible: int
     upload_mib: int
-    version: int = 1
+    version: int = 2  # 2: every app is a Canvas site (an index.html at its root)
 
+
+INDEX_HTML = "<!doctype html><html><head><title>bench</title></head><body></body></html>\n"
 
 FULL = Shape(4000, 30_000, 3000, 3, 20, 300, 5, 200)
 QUICK = Shape(800, 5000, 600, 2, 4, 40, 1, 40)
@@ -131,6 +133,7 @@ def generate(work: Path, shape: Shape) -> dict[str, Path]:
         size = int(min(200_000, rng.lognormvariate(8.6, 0.9)))
         ext = ".py" if i % 3 else ".js"
         (sub / f"file{i:05d}{ext}").write_text(_source_text(rng, words, size))
+    (app / "index.html").write_text(INDEX_HTML)
     (app / "main.py").write_text("from src import app\napp.run()\n")
     (app / "run.sh").write_text("#!/bin/sh\nexec python main.py\n")
     (app / "run.sh").chmod(0o755)
@@ -167,6 +170,7 @@ def generate(work: Path, shape: Shape) -> dict[str, Path]:
 
     upload = apps["app-upload"]
     upload.mkdir()
+    (upload / "index.html").write_text(INDEX_HTML)
     _write_noise(upload / "payload.bin", "upload", shape.upload_mib * MIB)
 
     for path in apps.values():
