@@ -30,11 +30,12 @@ API behaviour (every answer carries exactly the published fields)
   ``DeployStatusResponse``; an unknown deploy is 404 ``NotFoundError``.
 * ``GET .../deploys/{deploy_id}/logs/stream`` is Server-Sent Events (see ``logstream``):
   every line so far, live lines, then ``event: done``; a reconnect replays everything.
-* ``GET /v1/apps/{app_id}``: any app id exists, its slug derived from the id (see
-  ``sites``); ``GET /v1/apps`` lists the app ids seen so far.
-* POSTs that create something (upload-url, deploy) honour ``Idempotency-Key`` like Stripe
-  (see ``app``): same key and body, same stored answer and nothing new; same key, other
-  body: 422 ``IdempotencyError``.
+* ``GET /v1/apps/{app_id}``: any app id exists (but those the ``unknown_apps`` setting
+  names: 404), its slug derived from the id (see ``sites``); ``GET /v1/apps`` lists the
+  app ids seen so far.
+* POSTs that create something (upload-url, deploy, restore) honour ``Idempotency-Key``
+  like Stripe (see ``idempotency``): same key and body, same stored answer and nothing
+  new; same key, other body: 422 ``IdempotencyError``.
 * Builds (see ``builder``) go queued -> building -> complete/failed over ``build_seconds``
   with the published log lines. A build fails when its bundle is missing, not a zip,
   corrupt or holds no file; when it has no ``index.html`` at its root or in a single
@@ -47,13 +48,23 @@ API behaviour (every answer carries exactly the published fields)
   ``staging-{slug}``): any request whose Host is ``<label>.localhost`` is a site request
   (see ``site_server``), answered before the API and its auth, and recorded in
   ``state.site_requests``.
+* Every complete upload deploy becomes the app's next version (see ``versions``):
+  ``GET .../versions`` lists them newest first with the environments each serves now,
+  ``.../versions/{v}/diff/{to}`` compares two (files, and their source as unified diffs),
+  ``.../versions/{v}/download`` presigns a GET of the version's bundle, and
+  ``POST .../versions/{v}/restore`` is a quick deploy that serves that version's files
+  again (see ``restore``), making no new version.
+* ``GET .../logs`` is the running app's log (see ``app_logs``): ``log_type=requests`` its
+  site requests, ``runtime`` the 501s its ``/functions/`` paths answered and the entries a
+  test added (``POST /_emulator/runtime-logs``, ``state.add_runtime_log``).
 
 Test controls (no auth needed; docs/emulator.md has the full list)
 ------------------------------------------------------------------
 ``POST /_emulator/config`` changes any subset of the ``EmulatorConfig`` fields
 (``build_seconds``, ``fail_builds_with``, ``expired_urls``, ``bad_signature_urls``,
 ``client_s3_endpoint_url``, ``api_keys``, ``upload_url_seconds``, ``stream_enabled``,
-``stream_cut_after``, ``stream_cuts``, ``stream_stall_after``, ``smoke_test_errors``);
+``stream_cut_after``, ``stream_cuts``, ``stream_stall_after``, ``smoke_test_errors``,
+``unknown_apps``);
 ``GET`` reads them. Python: ``state.configure(...)``, ``state.config``.
 
 ``POST /_emulator/faults`` makes matching requests answer a chosen status and body, after
@@ -66,7 +77,9 @@ clears. Python: ``state.add_fault(...)``, ``state.faults()``, ``state.clear_faul
 sequence; ``DELETE`` forgets them. ``GET /_emulator/sites`` says what each environment
 serves. Python: ``state.requests``, ``state.s3_requests``, ``state.site_requests``,
 ``state.clear_requests()``, ``state.sites``, ``state.deploy_request(deploy_id)``,
-``state.deploys(app_id)``.
+``state.deploys(app_id)``, ``state.versions(app_id)``, ``state.version(app_id, n)``.
+``POST /_emulator/runtime-logs`` adds a runtime log entry (``GET`` lists, ``DELETE``
+clears). Python: ``state.add_runtime_log(...)``, ``state.runtime_logs(app_id)``.
 
 ``GET /_emulator/health`` answers ``{"ok": true, "bucket", "s3_endpoint_url"}``.
 """

@@ -1,12 +1,9 @@
-"""The FastAPI application: the published deploy API (docs/api.md), ``/_emulator`` controls,
+"""The FastAPI application: the published Apps API (docs/api.md), ``/_emulator`` controls,
 and in front of both the deployed sites (``*.localhost`` hosts, see ``site_server``).
 
-Idempotency follows Stripe: the first successful (2xx) answer to a POST carrying an
-``Idempotency-Key`` is stored; the same key with the same method, path and body (compared
-after validation, so key order and spelled-out defaults do not matter) gets that stored
-answer again and creates nothing; the same key with anything else gets a 422
-``IdempotencyError``. Failed requests are not stored, so a retry after an error is handled
-afresh. verify-upload is a read and is always answered afresh.
+The deploy pipeline is here; versions, restores and app logs are in ``history_api``.
+The POSTs that create something (upload-url, deploy, restore) honour ``Idempotency-Key``
+(see ``idempotency``); verify-upload is a read and is always answered afresh.
 """
 
 from __future__ import annotations
@@ -22,6 +19,8 @@ from mixpeek_cli.emulator import storage
 from mixpeek_cli.emulator.builder import BuildPlan, start_build
 from mixpeek_cli.emulator.controls import control_router
 from mixpeek_cli.emulator.errors import ApiError, error_body, not_found
+from mixpeek_cli.emulator.history_api import add_history_routes
+from mixpeek_cli.emulator.idempotency import idempotent
 from mixpeek_cli.emulator.logstream import log_stream
 from mixpeek_cli.emulator.middleware import RecordAndFault
 from mixpeek_cli.emulator.models import (
@@ -37,7 +36,7 @@ from mixpeek_cli.emulator.models import (
 )
 from mixpeek_cli.emulator.records import Deploy, new_id, utc_now
 from mixpeek_cli.emulator.site_server import SiteRouter
-from mixpeek_cli.emulator.state import EmulatorState, IdempotencyConflict, StoredAnswer
+from mixpeek_cli.emulator.state import EmulatorState
 from mixpeek_cli.emulator.uploads import Signers, upload_url, verify_upload
 
 if TYPE_CHECKING:
@@ -75,33 +74,6 @@ def _auth(state: EmulatorState) -> Callable[[str | None], None]:
     return require_api_key
 
 
-def _idempotent(
-    state: EmulatorState,
-    request: Request,
-    key: str | None,
-    body: dict[str, Any],
-    produce: Callable[[], dict[str, Any]],
-) -> JSONResponse:
-    if key is None:
-        return JSONResponse(produce())
-    fingerprint = state.fingerprint(request.method, request.url.path, body)
-    # One idempotent request at a time, so concurrent retries of a key cannot both produce.
-    with state.idempotency_lock:
-        try:
-            stored = state.stored_answer(key, fingerprint)
-        except IdempotencyConflict as exc:
-            raise ApiError(
-                422,
-                "IdempotencyError",
-                "Keys for idempotent requests can only be used with the same parameters "
-                "they were first used with",
-            ) from exc
-        if stored is None:
-            stored = StoredAnswer(fingerprint, 200, produce())
-            state.store_answer(key, stored)
-    return JSONResponse(stored.body, stored.status_code)
-
-
 def _api_router(state: EmulatorState, s3: S3Client) -> APIRouter:
     def see_app(request: Request) -> None:
         app_id = request.path_params.get("app_id")
@@ -122,7 +94,7 @@ def _api_router(state: EmulatorState, s3: S3Client) -> APIRouter:
         def produce() -> dict[str, Any]:
             return upload_url(state, signers, app_id, body).model_dump(mode="json")
 
-        return _idempotent(state, request, idempotency_key, body.model_dump(mode="json"), produce)
+        return idempotent(state, request, idempotency_key, body.model_dump(mode="json"), produce)
 
     @router.post("/apps/{app_id}/deploy/verify-upload", response_model=VerifyUploadResponse)
     def check_upload(app_id: str, body: VerifyUploadRequest) -> VerifyUploadResponse:
@@ -138,7 +110,7 @@ def _api_router(state: EmulatorState, s3: S3Client) -> APIRouter:
         def produce() -> dict[str, Any]:
             return _new_deploy(state, s3, app_id, body).model_dump(mode="json")
 
-        return _idempotent(state, request, idempotency_key, body.model_dump(mode="json"), produce)
+        return idempotent(state, request, idempotency_key, body.model_dump(mode="json"), produce)
 
     @router.get("/apps/{app_id}/deploys/{deploy_id}", response_model=DeployStatusResponse)
     def get_deploy(app_id: str, deploy_id: str) -> DeployStatusResponse:
@@ -155,7 +127,10 @@ def _api_router(state: EmulatorState, s3: S3Client) -> APIRouter:
 
     @router.get("/apps/{app_id}", response_model=App)
     def get_app(app_id: str) -> App:
-        return state.app(app_id)
+        app = state.app(app_id)
+        if app is None:
+            raise not_found(f"App {app_id}")
+        return app
 
     @router.get("/apps", response_model=AppList)
     def list_apps(
@@ -163,6 +138,7 @@ def _api_router(state: EmulatorState, s3: S3Client) -> APIRouter:
     ) -> AppList:
         return AppList(results=state.apps()[offset : offset + limit], max_apps=None)
 
+    add_history_routes(router, state, signers)
     return router
 
 

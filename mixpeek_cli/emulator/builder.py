@@ -15,7 +15,8 @@ Q = ``min(0.2, B/4)`` and S = (B - Q) / 4; the lines are the published wording:
   was set (these two win over what validation found: a build told to fail fails with
   that reason); otherwise the site is published to the deploy's environment
   (``state.sites.publish``), the smoke test GETs it for real, and the deploy is
-  ``complete`` with "Deploy complete!".
+  ``complete`` with "Deploy complete!", becoming in the same step the app's next version
+  (see ``versions``).
 
 ``source="git"`` deploys read nothing from S3 and publish nothing: two lines say so, then
 the same end (the smoke test GETs whatever the environment already serves). Every line is
@@ -133,7 +134,9 @@ class _Build:
         )
         if self.state.stopping.is_set():
             raise Stopped
-        self.state.finish(plan.deploy_id, "complete", COMPLETE_LINE, smoke_test=smoke)
+        self.state.finish(
+            plan.deploy_id, "complete", COMPLETE_LINE, smoke_test=smoke, published=site
+        )
 
     def _git(self, queued: float, step: float) -> None:
         commit = self.plan.git_commit_sha or "HEAD"
@@ -183,8 +186,13 @@ class _Build:
         self.state.log(self.plan.deploy_id, line, status=status)
 
     def _sleep_until(self, offset: float) -> None:
-        remaining = self.started + offset - time.monotonic()
-        if remaining > 0 and self.state.stopping.wait(remaining):
-            raise Stopped
-        if self.state.stopping.is_set():
-            raise Stopped
+        sleep_until(self.state, self.started + offset)
+
+
+def sleep_until(state: EmulatorState, moment: float) -> None:
+    """Wait until ``time.monotonic()`` is ``moment``; Stopped if the emulator stops."""
+    remaining = moment - time.monotonic()
+    if remaining > 0 and state.stopping.wait(remaining):
+        raise Stopped
+    if state.stopping.is_set():
+        raise Stopped

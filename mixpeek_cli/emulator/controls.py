@@ -6,7 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from mixpeek_cli.emulator.models import NULLABLE_SETTINGS, ConfigUpdate, FaultSpec
+from mixpeek_cli.emulator.app_logs import log_timestamp
+from mixpeek_cli.emulator.models import (
+    NULLABLE_SETTINGS,
+    ConfigUpdate,
+    FaultSpec,
+    RuntimeLogSpec,
+)
+from mixpeek_cli.emulator.records import RuntimeLog
 from mixpeek_cli.emulator.sites import app_slug, site_url
 from mixpeek_cli.emulator.state import EmulatorState
 
@@ -70,6 +77,22 @@ def control_router(state: EmulatorState) -> APIRouter:
         state.clear_site_requests()
         return {"site_requests": []}
 
+    @router.get("/runtime-logs")
+    def list_runtime_logs() -> list[dict[str, Any]]:
+        return [_runtime_log(entry) for entry in state.runtime_logs()]
+
+    @router.post("/runtime-logs")
+    def add_runtime_log(spec: RuntimeLogSpec) -> dict[str, Any]:
+        entry = state.add_runtime_log(
+            spec.app_id, spec.level, spec.message, spec.route_path, timestamp=spec.timestamp
+        )
+        return _runtime_log(entry)
+
+    @router.delete("/runtime-logs")
+    def clear_runtime_logs() -> dict[str, Any]:
+        state.clear_runtime_logs()
+        return {"runtime_logs": []}
+
     @router.get("/sites")
     def list_sites() -> list[dict[str, Any]]:
         return [
@@ -82,3 +105,15 @@ def control_router(state: EmulatorState) -> APIRouter:
         ]
 
     return router
+
+
+def _runtime_log(entry: RuntimeLog) -> dict[str, Any]:
+    """An entry as ``GET .../logs?log_type=runtime`` shows it, with its app id."""
+    return {
+        "app_id": entry.app_id,
+        "timestamp": log_timestamp(entry.timestamp),
+        "level": entry.level,
+        "message": entry.message,
+        "route_path": entry.route_path,
+        "request_id": entry.request_id,
+    }

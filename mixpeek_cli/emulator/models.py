@@ -11,6 +11,7 @@ that source, and a model validator is where FastAPI services put such cross-fiel
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -18,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 Environment = Literal["staging", "production"]
 DeploySource = Literal["cli_upload", "git"]
 DeployStatus = Literal["queued", "building", "complete", "failed"]
+FileStatus = Literal["added", "removed", "modified", "unchanged"]
+LogType = Literal["runtime", "requests"]
+LogLevel = Literal["log", "warn", "error", "info"]
 
 
 class UploadUrlRequest(BaseModel):
@@ -113,6 +117,127 @@ class AppList(BaseModel):
     max_apps: int | None
 
 
+class AssetEntry(BaseModel):
+    path: str
+    hash: str  # sha256 hex of the file's bytes
+    size: int
+
+
+class VersionRecord(BaseModel):
+    """One version of an app, as ``GET .../versions`` lists it (names: docs/emulator.md;
+    the published API names none)."""
+
+    version: int
+    content_hash: str
+    message: str | None
+    deploy_id: str
+    environment: str  # the environment the deploy went to
+    environments: list[str]  # the environments it serves now
+    source: DeploySource
+    git_commit_sha: str | None
+    git_commit_message: str | None
+    git_author: str | None
+    created_at: str
+    created_by: str
+    asset_manifest: list[AssetEntry]
+    source_files_count: int
+
+
+class VersionList(BaseModel):
+    versions: list[VersionRecord]
+
+
+class FileDiff(BaseModel):
+    path: str
+    status: FileStatus
+    old_hash: str | None
+    new_hash: str | None
+    old_size: int | None
+    new_size: int | None
+    size_delta: int
+
+
+class DiffSummary(BaseModel):
+    added: int
+    removed: int
+    modified: int
+    unchanged: int
+
+
+class VersionDiff(BaseModel):
+    app_id: str
+    from_version: int
+    to_version: int
+    files: list[FileDiff]
+    summary: DiffSummary
+    # Absent (not null) unless both versions have source files.
+    source_diff: dict[str, str] | None = None
+
+
+class VersionDownload(BaseModel):
+    download_url: str
+    version: int
+    asset_prefix: str
+    expires_in: int
+
+
+class RestoreRequest(BaseModel):
+    environment: Environment = "production"
+
+
+class RestoreStarted(BaseModel):
+    app_id: str
+    version: int
+    deploy_id: str
+    environment: str
+    asset_prefix: str
+
+
+class RequestLogEntry(BaseModel):
+    timestamp: str  # "YYYY-MM-DD HH:MM:SS.mmm", UTC
+    method: str
+    path: str
+    status_code: int
+    duration_ms: float
+    user_agent: str | None
+    ip: str
+    environment: str
+
+
+class RuntimeLogEntry(BaseModel):
+    timestamp: str  # "YYYY-MM-DD HH:MM:SS.mmm", UTC
+    level: LogLevel
+    message: str
+    route_path: str | None
+    request_id: str
+
+
+class AppLogs(BaseModel):
+    app_id: str
+    log_type: LogType
+    entries: list[RequestLogEntry] | list[RuntimeLogEntry]
+
+
+class RuntimeLogSpec(BaseModel):
+    """Body of ``POST /_emulator/runtime-logs``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    app_id: str = Field(min_length=1)
+    level: LogLevel = "log"
+    message: str
+    route_path: str | None = None
+    # When it happened (ISO 8601 with an offset; default now): lets a test age an entry.
+    timestamp: datetime | None = None
+
+    @field_validator("timestamp")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError("timestamp needs a UTC offset (e.g. +00:00)")
+        return value
+
+
 class ErrorDetail(BaseModel):
     message: str
     type: str
@@ -143,6 +268,7 @@ class ConfigUpdate(BaseModel):
     stream_cuts: int | None = Field(default=None, ge=0)
     stream_stall_after: int | None = Field(default=None, ge=0)
     smoke_test_errors: list[str] | None = None
+    unknown_apps: list[str] | None = None
 
 
 # The settings a null in ``POST /_emulator/config`` resets; elsewhere null means "unchanged".
@@ -154,6 +280,7 @@ NULLABLE_SETTINGS = frozenset(
         "stream_cut_after",
         "stream_stall_after",
         "smoke_test_errors",
+        "unknown_apps",
     }
 )
 

@@ -13,6 +13,7 @@ from mixpeek_cli.emulator.models import (
     DeployStatus,
     DeployStatusResponse,
     FaultSpec,
+    LogLevel,
     SmokeTestResult,
 )
 
@@ -54,6 +55,8 @@ class EmulatorConfig:
     stream_stall_after: int | None = None
     # Complete deploys report a failed smoke test with these errors.
     smoke_test_errors: list[str] | None = None
+    # GET /v1/apps/{app_id} answers 404 for these ids (and GET /v1/apps leaves them out).
+    unknown_apps: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,18 @@ class Deploy:
             error=self.error,
             smoke_test=self.smoke_test.model_copy() if self.smoke_test else None,
         )
+
+
+@dataclass(frozen=True)
+class RuntimeLog:
+    """One entry of an app's runtime log (what its server functions would print)."""
+
+    app_id: str
+    timestamp: datetime
+    level: LogLevel
+    message: str
+    route_path: str | None
+    request_id: str
 
 
 @dataclass

@@ -6,8 +6,9 @@ like a static host answers it, and recorded in ``state.site_requests``; any othe
 goes on to the API. For a path, in this order:
 
 * a ``..`` part (after percent-decoding), a backslash or a NUL: 400;
-* ``/functions`` and below: 501, the emulator runs no server functions; ``/api`` and
-  below: 501, the ``/api`` proxy to the Mixpeek API is not emulated (any method);
+* ``/functions`` and below: 501, the emulator runs no server functions (and the app's
+  runtime log gets an ``error`` entry saying so); ``/api`` and below: 501, the ``/api``
+  proxy to the Mixpeek API is not emulated (any method);
 * a method other than GET or HEAD: 405 with ``Allow: GET, HEAD``;
 * no site deployed to that environment of that app: 404, saying so;
 * ``/`` is ``index.html``; a file's path is the file; a folder holding ``index.html`` is
@@ -43,6 +44,9 @@ from mixpeek_cli.emulator.state import EmulatorState
 API_BASE_URL = "/api"
 ALLOWED_METHODS = ("GET", "HEAD")
 HTML = "text/html; charset=utf-8"
+# Where a Canvas app's server functions live, and what the emulator answers there.
+FUNCTIONS = "/functions"
+FUNCTION_STATUS = 501
 TEXT = "text/plain; charset=utf-8"
 # Built-in table only: the machine's /etc/mime.types must not change what is answered.
 _MIME = mimetypes.MimeTypes()
@@ -151,6 +155,8 @@ class SiteRouter:
         path: str = scope.get("path", "") or "/"
         address = self._address(label)
         answer = self._answer(method, path, address)
+        if answer.status == FUNCTION_STATUS and _under(path, FUNCTIONS):
+            self._log_function_call(address, method, path)
         response_headers = [
             (b"content-type", answer.content_type.encode()),
             (b"content-length", str(len(answer.body)).encode()),
@@ -181,6 +187,18 @@ class SiteRouter:
         # HEAD: the headers a GET gets (Content-Length included), no body.
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else answer.body})
 
+    def _log_function_call(self, address: SiteAddress, method: str, path: str) -> None:
+        """What a server function's runtime log would show: it was not run."""
+        if address.app_id is None:  # no app to log for
+            return
+        self.state.add_runtime_log(
+            address.app_id,
+            "error",
+            f"server functions are not run by the emulator ({method} {path} answered "
+            f"{FUNCTION_STATUS})",
+            route_path=path[len(FUNCTIONS) :].strip("/") or None,
+        )
+
     def _address(self, label: str) -> SiteAddress:
         sites = self.state.sites
 
@@ -195,9 +213,9 @@ class SiteRouter:
         parts = path.split("/")
         if ".." in parts or "\\" in path or "\x00" in path:
             return _text(400, f"bad path {path!r}: it would leave the site root")
-        if _under(path, "/functions"):
+        if _under(path, FUNCTIONS):
             return _text(
-                501,
+                FUNCTION_STATUS,
                 f"{path} is a server function: the emulator does not run server functions "
                 "(they run on Mixpeek)",
             )

@@ -12,8 +12,10 @@ import copy
 import json
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import datetime
+from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any
 
 from mixpeek_cli.emulator.models import (
@@ -22,7 +24,9 @@ from mixpeek_cli.emulator.models import (
     DeployStatus,
     DeployStatusResponse,
     FaultSpec,
+    LogLevel,
     SmokeTestResult,
+    VersionRecord,
 )
 from mixpeek_cli.emulator.records import (
     Deploy,
@@ -30,13 +34,16 @@ from mixpeek_cli.emulator.records import (
     Fault,
     IdempotencyConflict,
     LogLine,
+    RuntimeLog,
     SignedUrl,
     StoredAnswer,
     iso,
+    new_id,
     utc_now,
 )
-from mixpeek_cli.emulator.site_store import SiteStore
+from mixpeek_cli.emulator.site_store import ENVIRONMENTS, SiteStore
 from mixpeek_cli.emulator.sites import app_slug
+from mixpeek_cli.emulator.versions import Asset, Version, content_hash, manifest
 
 __all__ = ["EmulatorConfig", "EmulatorState", "IdempotencyConflict", "StoredAnswer"]
 
@@ -60,6 +67,12 @@ class EmulatorState:
         self._requests: list[dict[str, Any]] = []
         self._s3_requests: list[dict[str, Any]] = []
         self._site_requests: list[dict[str, Any]] = []
+        self._runtime_logs: list[RuntimeLog] = []
+        # Each app's versions, oldest first: version N is at index N - 1.
+        self._versions: dict[str, list[Version]] = {}
+        # Which version each deploy put in place: the one that made it, or the one a
+        # restore publishes again. What an environment serves is then its site's deploy's.
+        self._deploy_versions: dict[str, tuple[str, int]] = {}
         # One sequence for API, S3 and site requests, so merging the lists by id gives the
         # order in which everything arrived.
         self._request_seq = 0
@@ -144,10 +157,12 @@ class EmulatorState:
         with self._lock:
             self._apps.setdefault(app_id, utc_now())
 
-    def app(self, app_id: str) -> App:
+    def app(self, app_id: str) -> App | None:
+        """The app, None when the ``unknown_apps`` setting names it."""
         with self._lock:
             created = self._apps.setdefault(app_id, utc_now())
-        return _app(app_id, created)
+            unknown = self._config.unknown_apps or ()
+        return None if app_id in unknown else _app(app_id, created)
 
     def app_ids(self) -> list[str]:
         """Every app id used in a /v1 call so far, first seen first."""
@@ -155,16 +170,23 @@ class EmulatorState:
             return list(self._apps)
 
     def apps(self) -> list[App]:
-        """Every app id used in a /v1 call so far, first seen first."""
+        """Every app id used in a /v1 call so far, first seen first, but ``unknown_apps``."""
         with self._lock:
             seen = list(self._apps.items())
-        return [_app(app_id, created) for app_id, created in seen]
+            unknown = set(self._config.unknown_apps or ())
+        return [_app(app_id, created) for app_id, created in seen if app_id not in unknown]
 
     # -- deploys --------------------------------------------------------------------------
 
     def add_deploy(self, deploy: Deploy) -> None:
         with self._lock:
             self._deploys[deploy.deploy_id] = deploy
+
+    def add_restore(self, deploy: Deploy, version: int) -> None:
+        """Add a deploy that puts ``version`` of its app back in place (a restore)."""
+        with self._lock:
+            self._deploys[deploy.deploy_id] = deploy
+            self._deploy_versions[deploy.deploy_id] = (deploy.app_id, version)
 
     def get_deploy(self, app_id: str, deploy_id: str) -> DeployStatusResponse | None:
         with self._lock:
@@ -191,15 +213,52 @@ class EmulatorState:
         *,
         error: str | None = None,
         smoke_test: SmokeTestResult | None = None,
-    ) -> None:
+        published: Mapping[str, bytes] | None = None,
+    ) -> int | None:
         """Set the final status and its last line at once: a stream that sees the status
-        final has every line."""
+        final has every line.
+
+        ``published``, for a complete upload deploy, is the site it published: it becomes
+        the app's next version in the same step, so versions are numbered in completion
+        order and whoever sees the deploy complete finds its version. Returns its number.
+        """
+        # Hashing can take a while for a big site: not under the lock.
+        assets = manifest(published) if published is not None else ()
         with self._lock:
             deploy = self._deploys[deploy_id]
             deploy.logs.append(LogLine(utc_now().timestamp(), line))
             deploy.status = status
             deploy.error = error
             deploy.smoke_test = smoke_test
+            if published is None or status != "complete":
+                return None
+            return self._add_version(deploy, published, assets)
+
+    def _add_version(
+        self, deploy: Deploy, files: Mapping[str, bytes], assets: tuple[Asset, ...]
+    ) -> int:
+        """Make the next version of the deploy's app (``_lock`` held)."""
+        versions = self._versions.setdefault(deploy.app_id, [])
+        request = deploy.request
+        version = Version(
+            app_id=deploy.app_id,
+            version=len(versions) + 1,
+            deploy_id=deploy.deploy_id,
+            environment=deploy.environment,
+            message=deploy.message,
+            git_commit_sha=request.get("git_commit_sha"),
+            git_commit_message=request.get("git_commit_message"),
+            git_author=request.get("git_author"),
+            created_at=utc_now(),
+            bundle_s3_key=deploy.bundle_s3_key,
+            files=MappingProxyType(dict(files)),
+            source_files=MappingProxyType(dict(request.get("source_files") or {})),
+            assets=assets,
+            content_hash=content_hash(assets),
+        )
+        versions.append(version)
+        self._deploy_versions[deploy.deploy_id] = (deploy.app_id, version.version)
+        return version.version
 
     def log_since(
         self, app_id: str, deploy_id: str, start: int
@@ -221,6 +280,65 @@ class EmulatorState:
         """The JSON body that created a deploy, for tests."""
         with self._lock:
             return copy.deepcopy(self._deploys[deploy_id].request)
+
+    # -- versions -------------------------------------------------------------------------
+
+    def version(self, app_id: str, number: int) -> Version | None:
+        """Version ``number`` of the app (files, source and all); None when it has none."""
+        with self._lock:
+            versions = self._versions.get(app_id, [])
+            return versions[number - 1] if 1 <= number <= len(versions) else None
+
+    def versions(self, app_id: str) -> list[VersionRecord]:
+        """The app's versions, newest first, each with the environments it serves now."""
+        # Sites first, then our lock: the two locks are never held together.
+        serving = {
+            environment: site.deploy_id
+            for environment in ENVIRONMENTS
+            if (site := self.sites.current(app_id, environment)) is not None
+        }
+        with self._lock:
+            versions = list(self._versions.get(app_id, []))
+            served = {env: self._deploy_versions.get(dep) for env, dep in serving.items()}
+        return [
+            version.record(
+                [env for env in ENVIRONMENTS if served.get(env) == (app_id, version.version)]
+            )
+            for version in reversed(versions)
+        ]
+
+    # -- runtime logs ---------------------------------------------------------------------
+
+    def add_runtime_log(
+        self,
+        app_id: str,
+        level: LogLevel,
+        message: str,
+        route_path: str | None = None,
+        *,
+        timestamp: datetime | None = None,
+    ) -> RuntimeLog:
+        """Add an entry to the app's runtime log (``timestamp``: default now)."""
+        entry = RuntimeLog(
+            app_id=app_id,
+            timestamp=utc_now() if timestamp is None else timestamp.astimezone(timezone.utc),
+            level=level,
+            message=message,
+            route_path=route_path,
+            request_id=new_id("req"),
+        )
+        with self._lock:
+            self._runtime_logs.append(entry)
+        return entry
+
+    def runtime_logs(self, app_id: str | None = None) -> list[RuntimeLog]:
+        """The runtime log entries (of one app, or all), oldest added first."""
+        with self._lock:
+            return [e for e in self._runtime_logs if app_id is None or e.app_id == app_id]
+
+    def clear_runtime_logs(self) -> None:
+        with self._lock:
+            self._runtime_logs.clear()
 
     # -- idempotency ----------------------------------------------------------------------
 
@@ -338,11 +456,13 @@ class EmulatorState:
             return copy.deepcopy(self._site_requests)
 
     def clear_requests(self) -> None:
-        """Forget the recorded API, S3 and site requests."""
+        """Forget the recorded API, S3 and site requests, and the runtime log: both kinds
+        of app log (``GET .../logs``) start empty again."""
         with self._lock:
             self._requests.clear()
             self._s3_requests.clear()
             self._site_requests.clear()
+            self._runtime_logs.clear()
 
     def clear_s3_requests(self) -> None:
         with self._lock:
