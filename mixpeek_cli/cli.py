@@ -11,17 +11,21 @@ from typing import Annotated
 import typer
 
 from mixpeek_cli import __version__
+from mixpeek_cli.commands.apps import apps_app, open_app
 from mixpeek_cli.commands.auth import login, logout, whoami
 from mixpeek_cli.commands.bundle import bundle
 from mixpeek_cli.commands.deploy import deploy
 from mixpeek_cli.commands.deploys import deploys_app
 from mixpeek_cli.commands.emulator import emulator
 from mixpeek_cli.commands.hooks import hooks_app
+from mixpeek_cli.commands.logs import logs
 from mixpeek_cli.commands.project import init, link
+from mixpeek_cli.commands.rollback import rollback
+from mixpeek_cli.commands.versions import versions_app
 
 app = typer.Typer(
     name="mixpeek",
-    help="Deploy Mixpeek Apps.",
+    help="Deploy Mixpeek Canvas Apps.",
     no_args_is_help=True,
     add_completion=True,
     # Pretty tracebacks would print local variables, API keys among them.
@@ -32,6 +36,11 @@ app.command()(deploy)
 app.command()(bundle)
 app.command()(emulator)
 app.add_typer(deploys_app, name="deploys")
+app.add_typer(versions_app, name="versions")
+app.command()(rollback)
+app.command()(logs)
+app.add_typer(apps_app, name="apps")
+app.command("open")(open_app)
 app.add_typer(hooks_app, name="hooks")
 app.command()(init)
 app.command()(link)

@@ -52,6 +52,7 @@ def emu(emulator: Emulator) -> Iterator[Emulator]:
         "stream_cuts": 1,
         "stream_stall_after": None,
         "smoke_test_errors": None,
+        "unknown_apps": None,
         "expired_urls": 0,
         "bad_signature_urls": 0,
         "client_s3_endpoint_url": None,

@@ -106,8 +106,12 @@ def parse_one_document(stdout: str) -> object:
 def test_every_command_prints_one_json_document(
     emu, run_cli, cli_env, remote_env, project, tmp_path
 ):
+    remote_env = {**remote_env, "MIXPEEK_APP_ID": f"contract_{os.urandom(4).hex()}"}
     deployed = run_cli("deploy", "--json", cwd=project, env=remote_env)
     deploy_id = json.loads(deployed.stdout)["deploy_id"]
+    (project / "index.html").write_text(INDEX_HTML.replace("hi", "two"))
+    second = run_cli("deploy", "--json", "-m", "two", cwd=project, env=remote_env)
+    assert second.code == 0, second.stderr
     sha = git(project, "rev-parse", "HEAD", env=cli_env).strip()
     bundle_out = tmp_path / "out.zip"
     cases: dict[str, tuple[list[str], dict[str, str], str]] = {
@@ -115,6 +119,18 @@ def test_every_command_prints_one_json_document(
         "bundle": (["bundle", "-o", str(bundle_out), "--json"], {}, ""),
         "deploys status": (["deploys", "status", deploy_id, "--json"], remote_env, ""),
         "deploys logs": (["deploys", "logs", deploy_id, "--json"], remote_env, ""),
+        "versions list": (["versions", "list", "--json"], remote_env, ""),
+        "versions diff": (["versions", "diff", "1..2", "--json"], remote_env, ""),
+        "versions download": (
+            ["versions", "download", "1", "-o", str(tmp_path / "v1.zip"), "--json"],
+            remote_env,
+            "",
+        ),
+        "versions restore": (["versions", "restore", "2", "--yes", "--json"], remote_env, ""),
+        "rollback": (["rollback", "--yes", "--json"], remote_env, ""),
+        "logs": (["logs", "--type", "requests", "--json"], remote_env, ""),
+        "apps list": (["apps", "list", "--json"], remote_env, ""),
+        "open": (["open", "--print", "--json"], remote_env, ""),
         "init": (["init", "--app", "contract_app", "--json"], {}, ""),
         "link": (["link", "contract_app2", "--json"], {}, ""),
         "login": (["login", "--json"], {}, "sk_contract_key\n"),

@@ -148,15 +148,20 @@ def test_the_stored_key_is_the_lowest_priority(piped, run_cli, cli_env, tmp_path
     assert piped("sk_stored_0001\n", "login").code == 0
     env = {"MIXPEEK_APP_ID": APP_ID}
 
-    from_store = run_cli("whoami", str(tmp_path), "--json", env=env)
+    # --no-check: these are about where settings come from, and the key is not real.
+    from_store = run_cli("whoami", str(tmp_path), "--json", "--no-check", env=env)
     assert from_store.code == 0, from_store.stderr
     data = json.loads(from_store.stdout)
     assert data["api_key"] == {"set": True, "source": "user config"}
     assert data["app_id"] == {"value": APP_ID, "source": "env MIXPEEK_APP_ID"}
 
-    from_env = run_cli("whoami", str(tmp_path), "--json", env={**env, "MIXPEEK_API_KEY": "sk_e"})
+    from_env = run_cli(
+        "whoami", str(tmp_path), "--json", "--no-check", env={**env, "MIXPEEK_API_KEY": "sk_e"}
+    )
     assert json.loads(from_env.stdout)["api_key"] == {"set": True, "source": "env MIXPEEK_API_KEY"}
-    from_flag = run_cli("whoami", str(tmp_path), "--json", "--api-key", "sk_f", env=env)
+    from_flag = run_cli(
+        "whoami", str(tmp_path), "--json", "--no-check", "--api-key", "sk_f", env=env
+    )
     assert json.loads(from_flag.stdout)["api_key"] == {"set": True, "source": "flag"}
 
 
@@ -164,10 +169,11 @@ def test_whoami_names_every_source_and_never_the_key(run_cli, tmp_path):
     (tmp_path / "mixpeek.toml").write_text('app_id = "from_file"\n')
     env = {"MIXPEEK_API_KEY": API_KEY, "MIXPEEK_BASE_URL": "http://127.0.0.1:9"}
 
-    result = run_cli("whoami", str(tmp_path), "-e", "staging", env=env)
+    result = run_cli("whoami", str(tmp_path), "-e", "staging", "--no-check", env=env)
 
     assert result.code == 0, result.stderr
     out = result.stdout
+    assert "check:       not checked: --no-check" in out
     assert "api key:     set (from env MIXPEEK_API_KEY)" in out
     assert "app id:      from_file (from mixpeek.toml)" in out
     assert "environment: staging (from flag)" in out

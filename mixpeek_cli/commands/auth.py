@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -16,6 +16,7 @@ from mixpeek_cli.output.runner import Output, run_command
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mixpeek_cli.config.settings import Settings
     from mixpeek_cli.output.reporter import Reporter
 
 
@@ -90,55 +91,112 @@ def whoami(
     environment: options.Environment = None,
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
+    namespace: options.Namespace = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check/--no-check", help="Check the key and app id with the API."),
+    ] = True,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """Show the settings a deploy from PATH would use and where each comes from.
+    """Show the settings a deploy from PATH would use, where each comes from, and whether
+    the API takes the key for the app (GET /v1/apps/{app_id}): its slug and URLs.
 
     Sources: flag, env (the variable's name), mixpeek.toml, user config (mixpeek
-    login), default. The key itself is never shown, not even in part.
+    login), default. The key itself is never shown, not even in part. A refused key
+    exits 4, another failed check 5.
     """
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.config.credentials import credentials_path, stored_key_reader
-        from mixpeek_cli.config.settings import resolve_settings
+        from mixpeek_cli.commands.common import remote_settings
+        from mixpeek_cli.config.credentials import credentials_path
         from mixpeek_cli.deploy.request import check_directory
 
-        settings = resolve_settings(
-            root=check_directory(path),
-            env=os.environ,
+        settings = remote_settings(
+            reporter,
+            app=app,
             api_key=api_key,
             base_url=base_url,
-            app_id=app,
+            namespace=namespace,
             environment=environment,
-            stored_key=stored_key_reader(reporter.warn),
+            root=check_directory(path),
         )
         src = settings.sources
+        verdict, code = (
+            _check(settings, output, console) if check else (_unchecked("--no-check"), 0)
+        )
         summary = {
             "api_key": {"set": settings.api_key is not None, "source": src.get("api_key")},
             "app_id": {"value": settings.app_id, "source": src.get("app_id")},
             "environment": {"value": settings.environment, "source": src.get("environment")},
             "base_url": {"value": settings.base_url, "source": src.get("base_url")},
+            "namespace": {"value": settings.namespace, "source": src.get("namespace")},
             "credentials_file": str(credentials_path()),
+            "check": verdict,
         }
         if output.json:
             output.result(json.dumps(summary))
-            return 0
-        key_state = "set" if settings.api_key else "not set"
-        rows = [
-            ("api key", key_state, src.get("api_key")),
-            ("app id", settings.app_id or "not set", src.get("app_id")),
-            ("environment", settings.environment, src.get("environment")),
-            ("base url", settings.base_url, src.get("base_url")),
-        ]
-        lines = [
-            f"{name + ':':<13}{value}" + (f" (from {source})" if source != "unset" else "")
-            for name, value, source in rows
-        ]
-        lines.append(f"{'login file:':<13}{summary['credentials_file']}")
-        output.result("\n".join(lines))
-        return 0
+        else:
+            key_state = "set" if settings.api_key else "not set"
+            rows = [
+                ("api key", key_state, src.get("api_key")),
+                ("app id", settings.app_id or "not set", src.get("app_id")),
+                ("environment", settings.environment, src.get("environment")),
+                ("base url", settings.base_url, src.get("base_url")),
+                ("namespace", settings.namespace or "not set", src.get("namespace")),
+            ]
+            lines = [
+                f"{name + ':':<13}{value}" + (f" (from {source})" if source != "unset" else "")
+                for name, value, source in rows
+            ]
+            lines.append(f"{'login file:':<13}{summary['credentials_file']}")
+            lines.append(f"{'check:':<13}{_check_text(verdict)}")
+            output.result("\n".join(lines))
+        if code:
+            console.print(f"error: {verdict['error']}", markup=False, highlight=False)
+        return code
 
     raise typer.Exit(run_command(output, body))
+
+
+def _unchecked(why: str) -> dict[str, Any]:
+    return {"ok": None, "error": f"not checked: {why}", "slug": None, "urls": None}
+
+
+def _check(settings: Settings, output: Output, console: Console) -> tuple[dict[str, Any], int]:
+    """Ask the API for the app: the verdict for the summary, and the exit code it means."""
+    from mixpeek_cli.config.settings import ENVIRONMENTS
+    from mixpeek_cli.errors import MixpeekError
+    from mixpeek_cli.service.client import ApiClient
+    from mixpeek_cli.service.urls import site_url
+
+    if not settings.api_key:
+        return _unchecked("no API key"), 0
+    if not settings.app_id:
+        return _unchecked("no app id"), 0
+    client = ApiClient(
+        settings.base_url,
+        settings.api_key,
+        namespace=settings.namespace,
+        trace=output.tracer(console),
+    )
+    try:
+        with client as api:
+            found = api.get_app(settings.app_id)
+    except MixpeekError as exc:
+        failed = {"ok": False, "error": exc.one_line(), "slug": None, "urls": None}
+        return failed, int(exc.exit_code)
+    urls = None
+    if found.slug:
+        urls = {env: site_url(settings.base_url, found.slug, env) for env in ENVIRONMENTS}
+    return {"ok": True, "error": None, "slug": found.slug, "urls": urls}, 0
+
+
+def _check_text(verdict: dict[str, Any]) -> str:
+    if not verdict["ok"]:
+        return str(verdict["error"] if verdict["ok"] is None else f"failed: {verdict['error']}")
+    urls = verdict["urls"] or {}
+    served = ", ".join(f"{url} ({env})" for env, url in urls.items())
+    return f"ok: the key can reach app {verdict['slug']}" + (f"; {served}" if served else "")

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from mixpeek_cli.commands import options
+from mixpeek_cli.commands.common import api_client, remote_settings
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mixpeek_cli.config.settings import Settings
     from mixpeek_cli.output.reporter import ProgressTask, Reporter, Unit
-    from mixpeek_cli.service.client import ApiClient
     from mixpeek_cli.service.models import DeployInfo
 
 deploys_app = typer.Typer(help="Inspect deploys.", no_args_is_help=True)
@@ -27,42 +24,6 @@ T = TypeVar("T")
 Sink = Callable[[list[str]], None]
 
 DeployId = Annotated[str, typer.Argument(help="The deploy id `mixpeek deploy` printed.")]
-
-
-def _settings(
-    reporter: Reporter,
-    *,
-    app: str | None,
-    api_key: str | None,
-    base_url: str | None,
-    namespace: str | None,
-    poll_interval: float | None = None,
-    timeout: float | None = None,
-) -> Settings:
-    from mixpeek_cli.config.credentials import stored_key_reader
-    from mixpeek_cli.config.settings import resolve_settings
-
-    return resolve_settings(
-        root=Path("."),
-        env=os.environ,
-        api_key=api_key,
-        base_url=base_url,
-        app_id=app,
-        poll_interval=poll_interval,
-        timeout=timeout,
-        stored_key=stored_key_reader(reporter.warn),
-        namespace=namespace,
-    )
-
-
-def _client(settings: Settings, output: Output, console: Console) -> tuple[str, ApiClient]:
-    from mixpeek_cli.service.client import ApiClient
-
-    app_id, key = settings.require_remote()
-    client = ApiClient(
-        settings.base_url, key, namespace=settings.namespace, trace=output.tracer(console)
-    )
-    return app_id, client
 
 
 def deploy_json(info: DeployInfo) -> dict[str, Any]:
@@ -122,7 +83,7 @@ def status(
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.deploy.follow import follow_deploy
 
-        settings = _settings(
+        settings = remote_settings(
             reporter,
             app=app,
             api_key=api_key,
@@ -131,7 +92,7 @@ def status(
             poll_interval=poll_interval,
             timeout=timeout,
         )
-        app_id, client = _client(settings, output, console)
+        app_id, client = api_client(settings, output, console)
         timed_out = False
         with client as api:
             info = api.get_deploy(app_id, deploy_id)
@@ -180,7 +141,7 @@ def logs(
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.deploy.follow import follow_deploy, read_log
 
-        settings = _settings(
+        settings = remote_settings(
             reporter,
             app=app,
             api_key=api_key,
@@ -189,7 +150,7 @@ def logs(
             poll_interval=poll_interval,
             timeout=timeout,
         )
-        app_id, client = _client(settings, output, console)
+        app_id, client = api_client(settings, output, console)
         collected: list[str] = []
 
         def sink(lines: list[str]) -> None:

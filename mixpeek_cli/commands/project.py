@@ -225,13 +225,26 @@ def init(
 
 
 def link(
-    app_id: Annotated[str, typer.Argument(help="The app to deploy PATH to.", metavar="APP_ID")],
+    app_id: Annotated[
+        str | None,
+        typer.Argument(
+            help="The app to deploy PATH to [on a terminal: chosen from your apps].",
+            metavar="[APP_ID]",
+        ),
+    ] = None,
     path: ProjectDir = Path("."),
+    api_key: options.ApiKey = None,
+    base_url: options.BaseUrl = None,
+    namespace: options.Namespace = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
 ) -> None:
-    """Point PATH at APP_ID: set app_id in its mixpeek.toml, keeping everything else."""
+    """Point PATH at APP_ID: set app_id in its mixpeek.toml, keeping everything else.
+
+    Without APP_ID (run it in the app's directory), on a terminal, it lists your apps
+    (mixpeek apps list) to choose from.
+    """
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 
     def body(console: Console, reporter: Reporter) -> int:
@@ -239,17 +252,18 @@ def link(
         from mixpeek_cli.deploy.request import check_directory
 
         root = check_directory(path)
-        _validate(root, app_id, None)
-        written = set_keys(root, {"app_id": app_id})
+        chosen = app_id or _pick_app(reporter, output, console, api_key, base_url, namespace)
+        _validate(root, chosen, None)
+        written = set_keys(root, {"app_id": chosen})
         previous = written.previous.get("app_id")
         if previous is not None:
-            reporter.info(f"app_id was {previous!r}, now {app_id!r}")
-        reporter.info(f"linked {root} to app {app_id} in {written.path}")
+            reporter.info(f"app_id was {previous!r}, now {chosen!r}")
+        reporter.info(f"linked {root} to app {chosen} in {written.path}")
         output.emit(
             {
                 "path": str(written.path),
                 "created": written.created,
-                "app_id": app_id,
+                "app_id": chosen,
                 "previous_app_id": previous,
             },
             str(written.path),
@@ -257,3 +271,37 @@ def link(
         return 0
 
     raise typer.Exit(run_command(output, body))
+
+
+def _pick_app(
+    reporter: Reporter,
+    output: Output,
+    console: Console,
+    api_key: str | None,
+    base_url: str | None,
+    namespace: str | None,
+) -> str:
+    """Ask which of the key's apps to link (a terminal only)."""
+    from mixpeek_cli.commands.apps import fetch_apps
+    from mixpeek_cli.errors import UsageError
+    from mixpeek_cli.output.runner import can_prompt
+
+    if not can_prompt():
+        raise UsageError(
+            "no APP_ID", hint="pass it: mixpeek link APP_ID (mixpeek apps list shows them)"
+        )
+    rows = fetch_apps(reporter, output, console, api_key, base_url, namespace)
+    if not rows:
+        raise UsageError(
+            "your key sees no apps yet", hint="create one in the Mixpeek dashboard (Canvas)"
+        )
+    for number, row in enumerate(rows, start=1):
+        title = f" ({row['title']})" if row["title"] and row["title"] != row["app_id"] else ""
+        typer.echo(f"{number:>3}. {row['app_id']}{title}  {row['url'] or ''}".rstrip(), err=True)
+    while True:
+        answer = typer.prompt("Link which app? (number)", err=True).strip()
+        if answer.isdigit() and 1 <= int(answer) <= len(rows):
+            picked = rows[int(answer) - 1]["app_id"]
+            assert picked is not None
+            return picked
+        typer.echo(f"give a number from 1 to {len(rows)}", err=True)

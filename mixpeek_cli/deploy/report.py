@@ -12,6 +12,7 @@ from mixpeek_cli.output.runner import Output
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mixpeek_cli.deploy.restore import RestoreResult
     from mixpeek_cli.deploy.result import DeployResult
 
 
@@ -104,7 +105,7 @@ def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool
     if code == ExitCode.OK:
         where = f": {result.url}" if result.url else ""
         say(f"deploy {deploy} complete{where}")
-        _tell_smoke_test(result, console)
+        _tell_smoke_test(result.smoke_test, console)
     elif code == ExitCode.DEPLOY_FAILED:
         say(f"error: deploy {deploy} failed: {result.error or 'no reason given by the server'}")
         if result.log_tail and quiet:  # without --quiet they were shown as they came
@@ -121,8 +122,41 @@ def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool
         say(f"error: deploy {deploy} ended with an unknown status {result.status!r}")
 
 
-def _tell_smoke_test(result: DeployResult, console: Console) -> None:
-    smoke = result.smoke_test
+def render_restore(result: RestoreResult, output: Output, console: Console) -> int:
+    """A restore's outcome: its deploy id (or JSON) on stdout, the story on stderr."""
+    code = result.exit_code
+    if output.json:
+        output.result(json.dumps(result.to_json(), ensure_ascii=False))
+    elif result.deploy_id:
+        output.result(result.deploy_id)
+    if output.quiet and code == ExitCode.OK:
+        return int(code)
+
+    def say(text: str) -> None:
+        console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+    deploy = result.deploy_id
+    if not result.waited:
+        say(f"restore of version {result.version} to {result.environment} started; not waiting")
+        say(f"follow it with: mixpeek deploys status {deploy} --wait")
+    elif code == ExitCode.OK:
+        where = f": {result.url}" if result.url else ""
+        say(f"{result.environment} now serves version {result.version}{where}")
+        _tell_smoke_test(result.smoke_test, console)
+    elif code == ExitCode.DEPLOY_FAILED:
+        say(f"error: the restore (deploy {deploy}) failed: {result.error or 'no reason given'}")
+        say(f"full log: mixpeek deploys logs {deploy}")
+    elif code == ExitCode.TIMEOUT:
+        say(
+            f"error: the restore (deploy {deploy}) is still {result.status} after the timeout; "
+            f"check on it with: mixpeek deploys status {deploy} --wait"
+        )
+    else:
+        say(f"error: the restore (deploy {deploy}) ended with an unknown status {result.status!r}")
+    return int(code)
+
+
+def _tell_smoke_test(smoke: dict[str, Any] | None, console: Console) -> None:
     if not smoke:
         return
     took = smoke.get("duration_ms")

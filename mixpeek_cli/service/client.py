@@ -22,13 +22,23 @@ from mixpeek_cli.service.models import (
     AppInfo,
     DeployInfo,
     LogLine,
+    Restored,
     UploadCheck,
     UploadUrl,
+    VersionDiff,
+    VersionDownload,
+    VersionRecord,
     parse_app,
+    parse_apps,
     parse_deploy,
+    parse_diff,
+    parse_download,
     parse_log_data,
+    parse_log_entries,
+    parse_restore,
     parse_upload_check,
     parse_upload_url,
+    parse_versions,
 )
 from mixpeek_cli.service.retry import RETRYABLE_STATUS, RetryPolicy
 
@@ -213,10 +223,60 @@ class ApiClient:
             self._note(f"GET {path} -> {type(exc).__name__}")
             raise ApiError(f"the log stream broke off: {describe_transport_error(exc)}") from None
 
-    # -- apps ---------------------------------------------------------------------------
+    # -- apps, versions, recovery ----------------------------------------------------------
 
     def get_app(self, app_id: str) -> AppInfo:
         return parse_app(self._request("GET", f"/v1/apps/{app_id}"), app_id=app_id)
+
+    def list_apps(self, *, page: int = 100, most: int = 1000) -> list[AppInfo]:
+        """Every app the key can see (paged ``GET /v1/apps``), up to ``most``."""
+        apps: list[AppInfo] = []
+        while len(apps) < most:
+            data = self._request("GET", "/v1/apps", params={"limit": page, "offset": len(apps)})
+            batch = parse_apps(data)
+            apps += batch
+            if len(batch) < page:
+                break
+        return apps[:most]
+
+    def list_versions(self, app_id: str) -> list[VersionRecord]:
+        """The app's versions, newest first."""
+        return parse_versions(self._request("GET", f"/v1/apps/{app_id}/versions"))
+
+    def diff_versions(self, app_id: str, from_version: int, to_version: int) -> VersionDiff:
+        data = self._request("GET", f"/v1/apps/{app_id}/versions/{from_version}/diff/{to_version}")
+        return parse_diff(data, from_version=from_version, to_version=to_version)
+
+    def version_download(self, app_id: str, version: int) -> VersionDownload:
+        data = self._request("GET", f"/v1/apps/{app_id}/versions/{version}/download")
+        return parse_download(data, version=version)
+
+    def restore_version(
+        self, app_id: str, version: int, environment: str, *, idempotency_key: str
+    ) -> Restored:
+        data = self._request(
+            "POST",
+            f"/v1/apps/{app_id}/versions/{version}/restore",
+            json_body={"environment": environment},
+            idempotency_key=idempotency_key,
+        )
+        return parse_restore(data, app_id=app_id, version=version)
+
+    def app_logs(
+        self,
+        app_id: str,
+        *,
+        log_type: str,
+        hours: int,
+        limit: int,
+        level: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The running app's runtime or request log entries (``GET /v1/apps/{id}/logs``)."""
+        params: dict[str, Any] = {"log_type": log_type, "hours": hours, "limit": limit}
+        if level is not None:
+            params["level"] = level
+        data = self._request("GET", f"/v1/apps/{app_id}/logs", params=params)
+        return parse_log_entries(data)
 
     # -- transport ----------------------------------------------------------------------
 

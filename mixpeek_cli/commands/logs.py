@@ -1,0 +1,126 @@
+"""`mixpeek logs`: the running app's runtime (server function) or request logs."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mixpeek_cli.commands import options
+from mixpeek_cli.commands.common import api_client, remote_settings
+from mixpeek_cli.output.runner import Output, run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mixpeek_cli.output.reporter import Reporter
+
+
+def logs(
+    log_type: Annotated[
+        str, typer.Option("--type", help="runtime (server functions) or requests.")
+    ] = "runtime",
+    since: Annotated[
+        str, typer.Option("--since", help="How far back: 30m, 2h, 7d (at most 7d).")
+    ] = "1h",
+    level: Annotated[
+        str | None,
+        typer.Option("--level", help="Runtime logs of this level: log, info, warn, error."),
+    ] = None,
+    limit: Annotated[int, typer.Option("-n", "--limit", help="At most this many (1-1000).")] = 100,
+    follow: Annotated[
+        bool, typer.Option("-f", "--follow", help="Keep printing new entries until Ctrl-C.")
+    ] = False,
+    app: options.AppId = None,
+    api_key: options.ApiKey = None,
+    base_url: options.BaseUrl = None,
+    namespace: options.Namespace = None,
+    json_output: options.Json = False,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """Print the running app's logs on stdout, oldest first, one entry per line.
+
+    These are the app's own logs (Canvas keeps 30 days), not a deploy's build log: that is
+    `mixpeek deploys logs ID`. With --follow, new entries are polled for and printed once
+    each until Ctrl-C, which ends it with exit 0.
+    """
+    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+
+    def body(console: Console, reporter: Reporter) -> int:
+        from mixpeek_cli.errors import UsageError
+        from mixpeek_cli.history import app_logs
+
+        if log_type not in app_logs.LOG_TYPES:
+            raise UsageError(f"invalid --type {log_type!r}", hint="use runtime or requests")
+        if level is not None and level not in app_logs.LEVELS:
+            raise UsageError(f"invalid --level {level!r}", hint="use log, info, warn or error")
+        if level is not None and log_type != "runtime":
+            raise UsageError("--level filters runtime logs only", hint="drop --level")
+        if not 1 <= limit <= 1000:
+            raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 1000")
+        if follow and output.json:
+            raise UsageError(
+                "--json prints one document, so it cannot follow",
+                hint="drop --follow, or --json",
+            )
+        hours = app_logs.since_hours(since)
+        settings = remote_settings(
+            reporter, app=app, api_key=api_key, base_url=base_url, namespace=namespace
+        )
+        app_id, client = api_client(settings, output, console)
+
+        def show(entries: list[dict[str, Any]]) -> None:
+            output.result("\n".join(entry_line(entry, log_type) for entry in entries))
+
+        with client as api:
+            if follow:
+                try:
+                    app_logs.follow(
+                        api,
+                        app_id,
+                        log_type=log_type,
+                        hours=hours,
+                        limit=limit,
+                        level=level,
+                        show=show,
+                    )
+                except KeyboardInterrupt:
+                    return 0  # following ends with Ctrl-C: that is how it is used
+            entries = api.app_logs(app_id, log_type=log_type, hours=hours, limit=limit, level=level)
+        ordered = app_logs.oldest_first(entries)
+        if output.json:
+            document = {"app_id": app_id, "log_type": log_type, "entries": ordered}
+            output.result(json.dumps(document, ensure_ascii=False))
+        elif ordered:
+            show(ordered)
+        else:
+            reporter.info(f"no {log_type} log entries for {app_id} in the last {hours}h")
+        return 0
+
+    raise typer.Exit(run_command(output, body))
+
+
+def entry_line(entry: dict[str, Any], log_type: str) -> str:
+    """One entry as one line: its time, then what matters for its type, then the rest."""
+    shown = dict(entry)
+    when = str(shown.pop("timestamp", "-"))
+    keys: tuple[str, ...]
+    if log_type == "requests":
+        keys = ("method", "path", "status_code", "duration_ms")
+    else:
+        keys = ("level", "route_path", "message")
+    parts = [when]
+    for key in keys:
+        value = shown.pop(key, None)
+        if value is None:
+            continue
+        if key == "duration_ms":
+            parts.append(f"{value}ms")
+        elif key == "route_path":
+            parts.append(f"[{value}]")
+        else:
+            parts.append(" ".join(str(value).split()))
+    extra = " ".join(f"{k}={v}" for k, v in shown.items() if v not in (None, ""))
+    return " ".join(parts + ([extra] if extra else []))

@@ -1,0 +1,458 @@
+"""`mixpeek versions list|diff|download|restore`: every deploy is a numbered version."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mixpeek_cli.commands import options
+from mixpeek_cli.commands.common import api_client, remote_settings
+from mixpeek_cli.output.runner import Output, run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mixpeek_cli.config.settings import Settings
+    from mixpeek_cli.output.reporter import Reporter
+    from mixpeek_cli.service.models import VersionDiff, VersionRecord
+
+versions_app = typer.Typer(
+    help="An app's versions: list, compare, download and restore them.", no_args_is_help=True
+)
+
+Version = Annotated[int, typer.Argument(help="A version number (mixpeek versions list).", min=1)]
+EnvFilter = Annotated[
+    str | None,
+    typer.Option("-e", "--environment", help="Only versions deployed to or serving it."),
+]
+Yes = Annotated[bool, typer.Option("-y", "--yes", help="Restore without asking first.")]
+Wait = Annotated[
+    bool, typer.Option("--wait/--no-wait", help="Follow the restore until it is final.")
+]
+
+
+def version_json(record: VersionRecord) -> dict[str, Any]:
+    """A version record as the CLI prints it: the fields it read, and the record itself."""
+    return {
+        "version": record.version,
+        "message": record.message,
+        "git_commit_sha": record.git_sha,
+        "author": record.who,
+        "created_at": record.when,
+        "environment": record.environment,
+        "serving": list(record.serving) if record.serving is not None else None,
+        "content_hash": record.content_hash,
+        "deploy_id": record.deploy_id,
+        "record": record.raw,
+    }
+
+
+def describe(record: VersionRecord) -> str:
+    """One line about a version, for questions and messages."""
+    from mixpeek_cli.output.formats import age
+
+    details = [
+        f'"{record.message}"' if record.message else None,
+        record.git_sha[:7] if record.git_sha else None,
+        age(record.when) if record.when else None,
+    ]
+    shown = ", ".join(d for d in details if d)
+    return f"version {record.version}" + (f" ({shown})" if shown else "")
+
+
+@versions_app.command("list")
+def list_versions(
+    environment: EnvFilter = None,
+    limit: Annotated[int, typer.Option("-n", "--limit", help="How many, newest first.")] = 20,
+    app: options.AppId = None,
+    api_key: options.ApiKey = None,
+    base_url: options.BaseUrl = None,
+    namespace: options.Namespace = None,
+    json_output: options.Json = False,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """List the app's versions, newest first: a table on a terminal, tab-separated lines
+    otherwise (version, serving, sha, age, author, message)."""
+    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+
+    def body(console: Console, reporter: Reporter) -> int:
+        from mixpeek_cli.config.settings import check_environment
+        from mixpeek_cli.errors import UsageError
+
+        if environment is not None:
+            check_environment(environment)
+        if not 1 <= limit <= 1000:
+            raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 1000")
+        settings = _settings(reporter, app, api_key, base_url, namespace)
+        app_id, client = api_client(settings, output, console)
+        with client as api:
+            records = api.list_versions(app_id)
+        if environment is not None:
+            records = [r for r in records if _concerns(r, environment)]
+        records = records[:limit]
+        if output.json:
+            listed = {"app_id": app_id, "versions": [version_json(r) for r in records]}
+            output.result(json.dumps(listed, ensure_ascii=False))
+            return 0
+        if not records:
+            reporter.info(f"no versions of {app_id} yet: mixpeek deploy makes the first")
+            return 0
+        if sys.stdout.isatty():
+            _print_table(records)
+        else:
+            output.result("\n".join("\t".join(_row(r)) for r in records))
+        return 0
+
+    raise typer.Exit(run_command(output, body))
+
+
+def _concerns(record: VersionRecord, environment: str) -> bool:
+    return record.environment == environment or environment in (record.serving or ())
+
+
+def _row(record: VersionRecord) -> list[str]:
+    from mixpeek_cli.output.formats import age
+
+    serving = ",".join(record.serving) if record.serving else "-"
+    message = " ".join((record.message or "").split()) or "-"
+    return [
+        str(record.version),
+        serving,
+        record.git_sha[:7] if record.git_sha else "-",
+        age(record.when),
+        record.who or "-",
+        message,
+    ]
+
+
+def _print_table(records: list[VersionRecord]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("VERSION", "SERVING", "SHA", "WHEN", "AUTHOR", "MESSAGE"):
+        table.add_column(column, overflow="fold" if column == "MESSAGE" else "ellipsis")
+    for record in records:
+        table.add_row(*_row(record))
+    Console(highlight=False).print(table)
+
+
+@versions_app.command("diff")
+def diff(
+    versions: Annotated[
+        list[str], typer.Argument(help="Two versions: A B, or A..B.", metavar="A [B]")
+    ],
+    source: Annotated[
+        bool,
+        typer.Option("--source", help="Print the unified diff of the source files (patch-ready)."),
+    ] = False,
+    app: options.AppId = None,
+    api_key: options.ApiKey = None,
+    base_url: options.BaseUrl = None,
+    namespace: options.Namespace = None,
+    json_output: options.Json = False,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """Show what changed from version A to version B: files added, removed and modified
+    (with their size change) and a summary; with --source, the source files' unified diff."""
+    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+
+    def body(console: Console, reporter: Reporter) -> int:
+        first, second = _pair(versions)
+        settings = _settings(reporter, app, api_key, base_url, namespace)
+        app_id, client = api_client(settings, output, console)
+        with client as api:
+            changes = api.diff_versions(app_id, first, second)
+        if output.json:
+            output.result(json.dumps({"app_id": app_id, **_diff_json(changes)}))
+        elif source:
+            _print_source(changes, reporter)
+        else:
+            output.result(_diff_text(changes))
+        return 0
+
+    raise typer.Exit(run_command(output, body))
+
+
+def _pair(values: list[str]) -> tuple[int, int]:
+    from mixpeek_cli.errors import UsageError
+
+    joined = " ".join(values)
+    match = re.fullmatch(r"\s*(\d+)\s*(?:\.\.|\s)\s*(\d+)\s*", joined)
+    if match is None:
+        raise UsageError(
+            f"invalid versions {joined!r}", hint="give two version numbers: A B, or A..B"
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def _diff_json(changes: VersionDiff) -> dict[str, Any]:
+    return {
+        "from_version": changes.from_version,
+        "to_version": changes.to_version,
+        "files": [
+            {
+                "path": c.path,
+                "status": c.status,
+                "old_size": c.old_size,
+                "new_size": c.new_size,
+                "size_delta": c.size_delta,
+            }
+            for c in changes.files
+        ],
+        "summary": changes.summary,
+        "source_diff": changes.source_diff,
+    }
+
+
+def _signed_bytes(n: int | None) -> str:
+    from mixpeek_cli.output.formats import human_bytes
+
+    if n is None:
+        return "?"
+    return ("+" if n >= 0 else "-") + human_bytes(abs(n))
+
+
+def _diff_text(changes: VersionDiff) -> str:
+    from mixpeek_cli.output.formats import human_bytes
+
+    lines = [f"version {changes.from_version} -> {changes.to_version}"]
+    shown = [c for c in changes.files if c.status != "unchanged"]
+    width = max((len(c.path) for c in shown), default=0)
+    for change in shown:
+        if change.status == "added":
+            size = _signed_bytes(change.new_size)
+        elif change.status == "removed":
+            size = _signed_bytes(-change.old_size if change.old_size is not None else None)
+        else:
+            old = human_bytes(change.old_size) if change.old_size is not None else "?"
+            new = human_bytes(change.new_size) if change.new_size is not None else "?"
+            size = f"{old} -> {new} ({_signed_bytes(change.size_delta)})"
+        lines.append(f"{change.status:<9} {change.path:<{width}}  {size}")
+    counts = changes.summary or _count(changes)
+    order = ("added", "removed", "modified", "unchanged")
+    lines.append(", ".join(f"{counts.get(k, 0)} {k}" for k in order))
+    return "\n".join(lines)
+
+
+def _count(changes: VersionDiff) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for change in changes.files:
+        counts[change.status] = counts.get(change.status, 0) + 1
+    return counts
+
+
+def _print_source(changes: VersionDiff, reporter: Reporter) -> None:
+    if not changes.source_diff:
+        reporter.info(
+            f"no source diff between versions {changes.from_version} and {changes.to_version} "
+            "(the service diffs source_files only when both versions have them)"
+        )
+        return
+    text = "".join(
+        patch if patch.endswith("\n") else patch + "\n"
+        for _, patch in sorted(changes.source_diff.items())
+    )
+    if sys.stdout.isatty():
+        from rich.console import Console
+        from rich.syntax import Syntax
+
+        Console().print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+@versions_app.command("download")
+def download(
+    version: Version,
+    output_file: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Where to write the zip [default: <slug>-v<N>.zip]."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+    extract: Annotated[
+        Path | None,
+        typer.Option("--extract", help="Also unpack it into this directory.", metavar="DIR"),
+    ] = None,
+    app: options.AppId = None,
+    api_key: options.ApiKey = None,
+    base_url: options.BaseUrl = None,
+    namespace: options.Namespace = None,
+    json_output: options.Json = False,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """Download a version's bundle zip, check it is whole, and print its path."""
+    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+
+    def body(console: Console, reporter: Reporter) -> int:
+        from mixpeek_cli.errors import MixpeekError
+        from mixpeek_cli.history.download import download_zip, extract_safely
+
+        settings = _settings(reporter, app, api_key, base_url, namespace)
+        app_id, client = api_client(settings, output, console)
+        with client as api:
+            target = output_file
+            if target is None:
+                try:
+                    slug = api.get_app(app_id).slug or app_id
+                except MixpeekError:
+                    slug = app_id  # the name is a courtesy: the download can go on
+                target = Path(f"{slug}-v{version}.zip")
+            if target.exists() and not force:
+                from mixpeek_cli.errors import UsageError
+
+                raise UsageError(
+                    f"{target} already exists", hint="pass --force to replace it, or -o FILE"
+                )
+            link = api.version_download(app_id, version)
+        size = download_zip(link.download_url, target, reporter, force=force)
+        extracted = None
+        if extract is not None:
+            names = extract_safely(target, extract)
+            extracted = str(extract)
+            reporter.info(f"unpacked {len(names)} files into {extract}")
+        output.emit(
+            {
+                "app_id": app_id,
+                "version": version,
+                "path": str(target),
+                "bytes": size,
+                "extracted_to": extracted,
+            },
+            str(target),
+        )
+        return 0
+
+    raise typer.Exit(run_command(output, body))
+
+
+@versions_app.command("restore")
+def restore(
+    version: Version,
+    environment: options.Environment = None,
+    yes: Yes = False,
+    wait: Wait = True,
+    app: options.AppId = None,
+    api_key: options.ApiKey = None,
+    base_url: options.BaseUrl = None,
+    namespace: options.Namespace = None,
+    poll_interval: options.PollInterval = None,
+    timeout: options.Timeout = None,
+    json_output: options.Json = False,
+    quiet: options.Quiet = False,
+    verbose: options.Verbose = False,
+) -> None:
+    """Serve VERSION in an environment again (instant rollback); follows it like a deploy.
+
+    On a terminal it asks first, showing what will be served; --yes does not ask, and
+    nothing is ever asked without a terminal or in CI. `mixpeek rollback` is the same call.
+    """
+    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+
+    def body(console: Console, reporter: Reporter) -> int:
+        settings = remote_settings(
+            reporter,
+            app=app,
+            api_key=api_key,
+            base_url=base_url,
+            namespace=namespace,
+            environment=environment,
+            poll_interval=poll_interval,
+            timeout=timeout,
+        )
+        return run_restore(settings, output, console, reporter, version=version, yes=yes, wait=wait)
+
+    raise typer.Exit(run_command(output, body))
+
+
+def run_restore(
+    settings: Settings,
+    output: Output,
+    console: Console,
+    reporter: Reporter,
+    *,
+    version: int | None,
+    yes: bool,
+    wait: bool,
+) -> int:
+    """Restore ``version`` (None: the one before what serves now) to the environment."""
+    from mixpeek_cli.deploy.app_lookup import AppLookup
+    from mixpeek_cli.deploy.report import render_restore
+    from mixpeek_cli.deploy.restore import RestoreResult, restore_and_follow
+    from mixpeek_cli.errors import UsageError
+    from mixpeek_cli.history.selection import LIST_HINT, find, rollback_target, serving
+
+    environment = settings.environment
+    app_id, client = api_client(settings, output, console)
+    with client as api:
+        records = api.list_versions(app_id)
+        current: VersionRecord | None
+        if version is None:
+            current, target = rollback_target(records, environment)
+        else:
+            chosen = find(records, version)
+            if chosen is None:
+                known = ", ".join(str(r.version) for r in records[:10]) or "none yet"
+                raise UsageError(
+                    f"app {app_id} has no version {version} (newest: {known})", hint=LIST_HINT
+                )
+            target, current = chosen, serving(records, environment)
+        if current is not None and current.version == target.version:
+            reporter.info(f"{environment} already serves {describe(target)}: restoring it again")
+        if not _confirmed(app_id, environment, current, target, yes):
+            reporter.info("nothing was restored")
+            return 0
+        result = RestoreResult(
+            app_id=app_id,
+            version=target.version,
+            environment=environment,
+            previous_version=current.version if current else None,
+            waited=wait,
+        )
+        site = AppLookup(api, app_id, settings.base_url, output.tracer(console))
+        restore_and_follow(
+            api,
+            result,
+            settings=settings,
+            reporter=reporter,
+            site=site,
+            trace=output.tracer(console),
+        )
+    return render_restore(result, output, console)
+
+
+def _confirmed(
+    app_id: str,
+    environment: str,
+    current: VersionRecord | None,
+    target: VersionRecord,
+    yes: bool,
+) -> bool:
+    from mixpeek_cli.output.runner import can_prompt
+
+    if yes or not can_prompt():
+        return True
+    now = describe(current) if current else "an unknown version (the records do not say)"
+    typer.echo(f"{environment} of {app_id} serves {now}.", err=True)
+    return typer.confirm(f"Serve {describe(target)} in {environment} instead?", err=True)
+
+
+def _settings(
+    reporter: Reporter,
+    app: str | None,
+    api_key: str | None,
+    base_url: str | None,
+    namespace: str | None,
+) -> Settings:
+    return remote_settings(
+        reporter, app=app, api_key=api_key, base_url=base_url, namespace=namespace
+    )
