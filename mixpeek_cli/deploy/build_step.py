@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mixpeek_cli import interrupts
 from mixpeek_cli.errors import Interrupted, UsageError
 from mixpeek_cli.output.reporter import Reporter
 
@@ -42,23 +43,28 @@ def run_build(command: str, cwd: Path, reporter: Reporter, *, quiet: bool = Fals
     reporter.info(f"building: {command}")
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
+    # A Ctrl-C while the build is being started is held until it has started: one that
+    # landed inside Popen would leave a build running that nothing stops.
+    with interrupts.deferred() as held:
+        try:
+            proc = subprocess.Popen(
+                command,
+                shell=True,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                # Straight to our stderr: the build sees a terminal where we have one.
+                stdout=subprocess.PIPE if quiet else sys.stderr.fileno(),
+                stderr=subprocess.STDOUT,
+                **_own_group(),
+            )
+        except OSError as exc:
+            raise UsageError(
+                f"cannot run the build command {command!r}: {exc.strerror or exc}",
+                hint="check the build command (--build-command / build_command in mixpeek.toml)",
+            ) from None
     try:
-        proc = subprocess.Popen(
-            command,
-            shell=True,
-            cwd=cwd,
-            stdin=subprocess.DEVNULL,
-            # Straight to our stderr: the build sees a terminal where we have one.
-            stdout=subprocess.PIPE if quiet else sys.stderr.fileno(),
-            stderr=subprocess.STDOUT,
-            **_own_group(),
-        )
-    except OSError as exc:
-        raise UsageError(
-            f"cannot run the build command {command!r}: {exc.strerror or exc}",
-            hint="check the build command (--build-command / build_command in mixpeek.toml)",
-        ) from None
-    try:
+        if held.interrupted:
+            raise KeyboardInterrupt
         if proc.stdout is not None:
             for raw in proc.stdout:
                 tail.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
