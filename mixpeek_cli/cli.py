@@ -1,30 +1,150 @@
-"""The `mixpeek` command: wires subcommands together and nothing else.
+"""The `mixpeek` command: the typer app, which builds only the command being run.
 
-Start-up matters (it runs in every pre-push hook), so this module and the command
-modules import only typer; the stages load their libraries when they run.
+Start-up matters (it runs in every pre-push hook and CI job): typer turns every parameter
+of every registered command into a click parameter before it parses anything. So the
+root knows its commands by name and one-line help only (:data:`COMMANDS`), imports the
+module of the command being invoked and builds just that one; the help listing comes
+from the table. Command modules import only typer; the stages load their libraries when
+they run.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from mixpeek_cli import __version__
-from mixpeek_cli.commands.apps import apps_app, open_app
-from mixpeek_cli.commands.auth import login, logout, whoami
-from mixpeek_cli.commands.bundle import bundle
-from mixpeek_cli.commands.deploy import deploy
-from mixpeek_cli.commands.deploys import deploys_app
-from mixpeek_cli.commands.emulator import emulator
-from mixpeek_cli.commands.hooks import hooks_app
-from mixpeek_cli.commands.logs import logs
-from mixpeek_cli.commands.project import init, link
-from mixpeek_cli.commands.rollback import rollback
-from mixpeek_cli.commands.versions import versions_app
+
+# name -> (module, attribute: a command function or a typer sub-app, one-line help).
+# tests/test_startup.py checks each help line against the command's own docstring.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "deploy": (
+        "mixpeek_cli.commands.deploy",
+        "deploy",
+        "Build and bundle PATH, upload it and deploy it; follow the deploy until it is final.",
+    ),
+    "bundle": (
+        "mixpeek_cli.commands.bundle",
+        "bundle",
+        "Write the bundle `mixpeek deploy` would upload (after the build), and print its summary.",
+    ),
+    "emulator": (
+        "mixpeek_cli.commands.emulator",
+        "emulator",
+        "Run a local emulator of the Mixpeek API (and S3) for trying the CLI and for tests.",
+    ),
+    "deploys": ("mixpeek_cli.commands.deploys", "deploys_app", "Inspect deploys."),
+    "versions": (
+        "mixpeek_cli.commands.versions",
+        "versions_app",
+        "An app's versions: list, compare, download and restore them.",
+    ),
+    "rollback": (
+        "mixpeek_cli.commands.rollback",
+        "rollback",
+        "Put an earlier version back into an environment (instant rollback).",
+    ),
+    "logs": (
+        "mixpeek_cli.commands.logs",
+        "logs",
+        "Print the running app's logs on stdout, oldest first, one entry per line.",
+    ),
+    "apps": ("mixpeek_cli.commands.apps", "apps_app", "The apps your key can see."),
+    "open": (
+        "mixpeek_cli.commands.apps",
+        "open_app",
+        "Open the app's URL in the browser (production, or -e staging); print it when there "
+        "is no display, with --print, or with --json.",
+    ),
+    "init": (
+        "mixpeek_cli.commands.project",
+        "init",
+        "Create mixpeek.toml for PATH: the app id, environment, build command and output dir.",
+    ),
+    "link": (
+        "mixpeek_cli.commands.project",
+        "link",
+        "Point PATH at APP_ID: set app_id in its mixpeek.toml, keeping everything else.",
+    ),
+    "login": (
+        "mixpeek_cli.commands.auth",
+        "login",
+        "Store an API key in your user config dir (file mode 0600), used when no other is set.",
+    ),
+    "logout": ("mixpeek_cli.commands.auth", "logout", "Remove the key `mixpeek login` stored."),
+    "whoami": (
+        "mixpeek_cli.commands.auth",
+        "whoami",
+        "Show the settings a deploy from PATH would use, where each comes from, and whether "
+        "the API takes the key for the app (GET /v1/apps/{app_id}): its slug and URLs.",
+    ),
+    "hooks": ("mixpeek_cli.commands.hooks", "hooks_app", "Deploy from a git pre-push hook."),
+}
+
+
+def build_command(name: str) -> Any:
+    """The click command typer makes for ``name``, with our plain coercion primed."""
+    from typer.main import get_command
+
+    from mixpeek_cli.commands.params import prime
+
+    module, attribute, _ = COMMANDS[name]
+    target = getattr(importlib.import_module(module), attribute)
+    # Registered under a parent shaped like the root, so the command is built exactly as
+    # it would be there (plain help, no completion options of its own).
+    parent = typer.Typer(add_completion=False, rich_markup_mode=None)
+    parent.callback()(_root)
+    if isinstance(target, typer.Typer):
+        parent.add_typer(target, name=name)
+    else:
+        parent.command(name)(target)
+    command = get_command(parent).commands[name]  # type: ignore[attr-defined]
+    prime(command)
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """A root group that imports and builds a command only when it is asked for."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._built: dict[str, Any] = {}
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self._built:
+            self._built[cmd_name] = build_command(cmd_name)
+        return self._built[cmd_name]
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The listing from :data:`COMMANDS`, so ``--help`` builds no command."""
+        from typer._click.utils import make_default_short_help
+
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [
+            (name, make_default_short_help(help_text, limit))
+            for name, (_, _, help_text) in COMMANDS.items()
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from mixpeek_cli.commands.params import prime
+
+        prime(self)  # the root's own options (--help, completion) are plain flags too
+        return super().parse_args(ctx, args)
+
 
 app = typer.Typer(
     name="mixpeek",
+    cls=LazyGroup,
     help="Deploy Mixpeek Canvas Apps.",
     no_args_is_help=True,
     add_completion=True,
@@ -32,21 +152,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-app.command()(deploy)
-app.command()(bundle)
-app.command()(emulator)
-app.add_typer(deploys_app, name="deploys")
-app.add_typer(versions_app, name="versions")
-app.command()(rollback)
-app.command()(logs)
-app.add_typer(apps_app, name="apps")
-app.command("open")(open_app)
-app.add_typer(hooks_app, name="hooks")
-app.command()(init)
-app.command()(link)
-app.command()(login)
-app.command()(logout)
-app.command()(whoami)
 
 
 def _version(value: bool) -> None:

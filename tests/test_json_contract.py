@@ -31,7 +31,11 @@ def all_commands() -> set[str]:
             return found
         return {prefix}
 
-    return walk(typer.main.get_command(app), "")
+    root = typer.main.get_command(app)
+    found: set[str] = set()
+    for name in root.list_commands(None):  # type: ignore[attr-defined]
+        found |= walk(root.get_command(None, name), name)  # type: ignore[attr-defined]
+    return found
 
 
 @pytest.fixture

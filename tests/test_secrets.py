@@ -120,7 +120,7 @@ def test_the_scan_runs_in_a_child_and_falls_back_to_scanning_here(tmp_path):
         make_file(tmp_path, "a.py", f"TOKEN = 'ghp_{token()}'\n"),
         make_file(tmp_path, "b.py", "print('clean')\n"),
     ]
-    from_child = scan_in_child(files)
+    from_child = scan_in_child(files, in_process_below=0)  # a child even for two files
     # A child that died or answered nonsense must never mean "nothing found".
     from_fallback = _parse(b"", files, None)
 
@@ -135,4 +135,6 @@ def test_a_read_error_in_the_child_is_reported_like_one_here(tmp_path):
     missing = BundleFile(path="gone.py", source=tmp_path / "gone.py", size=3, executable=False)
 
     with pytest.raises(UsageError, match=r"cannot read gone\.py"):
-        scan_in_child([missing])
+        scan_in_child([missing], in_process_below=0)
+    with pytest.raises(UsageError, match=r"cannot read gone\.py"):
+        scan_in_child([missing])  # and in-process, as a small scan is

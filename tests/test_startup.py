@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -28,21 +30,30 @@ HEAVY = (
 )
 
 
+# Runs the CLI's real entry point, then writes sys.modules at exit to the file named in
+# argv[1]: every module loaded, however it was loaded (importlib.import_module's imports
+# escape -X importtime's list).
+_LIST_MODULES = """
+import atexit, sys
+out = sys.argv.pop(1)
+atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
+sys.argv[0] = "mixpeek"
+from mixpeek_cli.entry import main
+main()
+"""
+
+
 def imported_modules(*args: str) -> set[str]:
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "mixpeek_cli", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-    )
-    assert result.returncode == 0, result.stderr
-    names = set()
-    for line in result.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line:
-            name = line.rsplit("|", 1)[1].strip()
-            if name != "imported package":
-                names.add(name)
-    return names
+    with tempfile.TemporaryDirectory() as scratch:
+        listing = Path(scratch) / "modules.txt"
+        result = subprocess.run(
+            [sys.executable, "-c", _LIST_MODULES, str(listing), *args],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode == 0, result.stderr
+        return set(listing.read_text().split("\n"))
 
 
 @pytest.mark.parametrize("args", [("--version",), ("--help",), ("deploy", "--help")])
@@ -67,3 +78,28 @@ def test_version_output() -> None:
     assert result.returncode == 0
     assert result.stdout == f"mixpeek-cli {__version__}\n"
     assert result.stderr == ""
+
+
+def test_the_listing_says_what_each_command_says_of_itself() -> None:
+    """The root lists commands from a table, without building them: it must not drift."""
+    import inspect
+
+    from mixpeek_cli.cli import COMMANDS, build_command
+
+    for name, (_, _, listed) in COMMANDS.items():
+        command = build_command(name)
+        own = inspect.cleandoc(command.help or "").split("\n\n")[0]
+        assert " ".join(own.split()) == listed, name
+
+
+def test_help_builds_no_command_and_a_command_only_itself() -> None:
+    from mixpeek_cli.cli import COMMANDS
+
+    command_modules = {module for module, _, _ in COMMANDS.values()}
+    listing = imported_modules("--help")
+    assert not command_modules & listing
+    one = imported_modules("logs", "--help")
+    assert command_modules & one == {"mixpeek_cli.commands.logs"}
+    # typer's coercion imports pydantic (~70 ms); our plain parameters never need it.
+    for args in (("--help",), ("logs", "--help"), ("deploy", "--help")):
+        assert "pydantic" not in imported_modules(*args), args

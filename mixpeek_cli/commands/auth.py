@@ -14,9 +14,8 @@ from mixpeek_cli.commands import options
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from mixpeek_cli.config.settings import Settings
+    from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
 
 

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from mixpeek_cli.config.settings import Settings
+    from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
     from mixpeek_cli.output.runner import Output
     from mixpeek_cli.service.client import ApiClient

@@ -15,9 +15,8 @@ from mixpeek_cli.commands import options
 from mixpeek_cli.output.runner import Output, can_prompt, run_command
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from mixpeek_cli.config.settings import Settings
+    from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
 
 LOCAL_APP_ID = "local-app"
@@ -115,6 +114,7 @@ def deploy(
             build=not no_build,
             bundle_check=not no_bundle_check,
             quiet=quiet,
+            audit=dry_run and json_output,
         )
         trace = output.tracer(console)
         if not local or dry_run:

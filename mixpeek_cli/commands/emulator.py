@@ -12,8 +12,7 @@ from mixpeek_cli.commands import options
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
+    from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
 
 

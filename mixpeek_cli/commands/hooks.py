@@ -14,9 +14,8 @@ from mixpeek_cli.commands import options
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from mixpeek_cli.deploy.result import DeployResult
+    from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
 
 hooks_app = typer.Typer(help="Deploy from a git pre-push hook.", no_args_is_help=True)

@@ -15,9 +15,8 @@ from mixpeek_cli.commands.common import api_client, remote_settings
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from mixpeek_cli.config.settings import Settings
+    from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
     from mixpeek_cli.service.models import VersionDiff, VersionRecord
 
@@ -132,7 +131,7 @@ def _row(record: VersionRecord) -> list[str]:
 
 
 def _print_table(records: list[VersionRecord]) -> None:
-    from rich.console import Console
+    from rich.console import Console as Out
     from rich.table import Table
 
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -140,7 +139,7 @@ def _print_table(records: list[VersionRecord]) -> None:
         table.add_column(column, overflow="fold" if column == "MESSAGE" else "ellipsis")
     for record in records:
         table.add_row(*_row(record))
-    Console(highlight=False).print(table)
+    Out(highlight=False).print(table)
 
 
 @versions_app.command("diff")

@@ -10,10 +10,9 @@ from mixpeek_cli.output.formats import human_bytes
 from mixpeek_cli.output.runner import Output
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
     from mixpeek_cli.deploy.restore import RestoreResult
     from mixpeek_cli.deploy.result import DeployResult
+    from mixpeek_cli.output.console import Console
 
 
 def dry_run_summary(result: DeployResult) -> list[str]:
@@ -174,6 +173,6 @@ def _tell_smoke_test(smoke: dict[str, Any] | None, console: Console) -> None:
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
+    from mixpeek_cli.output.console import escape
 
     return escape(text)

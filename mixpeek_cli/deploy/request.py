@@ -30,6 +30,8 @@ class DeployRequest:
     bundle_check: bool = True
     # --quiet: the build's output is held back, shown only if it fails.
     quiet: bool = False
+    # --dry-run --json: list every file that ships and every one left out, and why.
+    audit: bool = False
 
 
 def check_directory(path: Path) -> Path:

@@ -62,7 +62,8 @@ def deploy_bundle(
             bundle_check=prepared.check.to_json(),
         )
         if request.dry_run:
-            result.audit = _audit(root, prepared.output_dir, bundle)
+            if request.audit:  # a walk of its own, and a sha256 of every file
+                result.audit = _audit(root, prepared.output_dir, bundle)
             return result
         app_id, _ = settings.require_remote()
         from mixpeek_cli.deploy.app_lookup import AppLookup

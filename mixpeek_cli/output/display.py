@@ -6,7 +6,7 @@ stdout is reserved for the command's result; nothing here writes to it.
 from __future__ import annotations
 
 import sys
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, cast
 
 from mixpeek_cli.output.formats import human_bytes
 from mixpeek_cli.output.reporter import NullReporter, ProgressTask, Reporter, Unit
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress
     from rich.status import Status
+
+    from mixpeek_cli.output.console import Console as AnyConsole
 
 STATUS_TEXT = {
     "queued": "queued, waiting for a builder",
@@ -146,17 +148,18 @@ class _RichTask:
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
+    from mixpeek_cli.output.console import escape
 
     return escape(text)
 
 
 def make_reporter(
-    *, quiet: bool, console: Console | None, stream: IO[str] | None = None
+    *, quiet: bool, console: AnyConsole | None, stream: IO[str] | None = None
 ) -> Reporter:
     """Rich when stderr is a terminal, plain lines otherwise, nothing with ``--quiet``."""
     if quiet:
         return NullReporter()
     if console is not None and console.is_terminal and not console.is_dumb_terminal:
-        return RichReporter(console)
+        # Only rich's console says it is a terminal (PlainConsole never does).
+        return RichReporter(cast("Console", console))
     return PlainReporter(stream)

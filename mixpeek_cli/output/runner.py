@@ -19,7 +19,7 @@ from mixpeek_cli.errors import ExitCode, Interrupted, MixpeekError
 from mixpeek_cli.output.reporter import Reporter
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from mixpeek_cli.output.console import Console
 
 T = TypeVar("T")
 
@@ -35,13 +35,17 @@ class Output:
     plain: bool = False
 
     def console(self) -> Console:
-        from rich.console import Console
+        """rich's console on a terminal; elsewhere (and in hooks) its plain twin, which
+        writes the same lines without loading rich."""
+        if self.plain or not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+            from mixpeek_cli.output.console import PlainConsole
 
-        # highlight=False: never colour numbers or ids inside messages we did not mark up.
-        # rich itself honours NO_COLOR and TERM=dumb.
-        if self.plain:
-            return Console(stderr=True, highlight=False, force_terminal=False, color_system=None)
-        return Console(stderr=True, highlight=False)
+            return PlainConsole()
+        from rich.console import Console as RichConsole
+
+        # highlight=False: never colour numbers or ids inside messages we did not mark up;
+        # emoji=False: a ":name:" in a message or a path is text. rich honours NO_COLOR.
+        return RichConsole(stderr=True, highlight=False, emoji=False)
 
     def reporter(self, console: Console) -> Reporter:
         from mixpeek_cli.output.display import make_reporter
@@ -122,6 +126,6 @@ def _fail(output: Output, console: Console, exc: MixpeekError) -> int:
 
 
 def _escape(text: str) -> str:
-    from rich.markup import escape
+    from mixpeek_cli.output.console import escape
 
     return escape(text)
