@@ -110,7 +110,22 @@ def test_the_md5_hash_runs_at_the_lowest_cpu_priority(tmp_path: Path) -> None:
     while os.getpriority(os.PRIO_PROCESS, native_id) != 19:
         assert time.monotonic() < deadline, "the hash thread kept its priority"
         time.sleep(0.01)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == ours  # the calling thread is left alone
+    job.cancel()
     with open(fifo, "wb") as fh:
         fh.write(b"abc")
-    assert job.result() == hashlib.md5(b"abc").hexdigest()
-    assert os.getpriority(os.PRIO_PROCESS, 0) == ours  # the calling thread is left alone
+    job._thread.join(10)
+    assert not job._thread.is_alive()
+
+
+@pytest.mark.parametrize("wait", [False, True])
+def test_the_md5_is_whole_whether_the_thread_finished_or_was_taken_over(
+    tmp_path: Path, wait: bool
+) -> None:
+    data = os.urandom(5 * Md5Job.CHUNK + 123)
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(data)
+    job = Md5Job(path)
+    if wait:
+        job._thread.join(30)  # all of it hashed by the thread
+    assert job.result() == hashlib.md5(data).hexdigest()  # else: handed over mid-way
