@@ -10,10 +10,13 @@ import struct
 import subprocess
 import zipfile
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+from mixpeek_cli.bundle import deflate
 from mixpeek_cli.bundle.build import write_zip
 from mixpeek_cli.bundle.files import BundleFile
 from mixpeek_cli.bundle.zipformat import Entry, central_header, end_records, local_header
@@ -21,9 +24,33 @@ from mixpeek_cli.bundle.zipwriter import CHUNK_SIZE, SAMPLE_SIZE, WINDOW_SIZE, w
 from mixpeek_cli.output.reporter import NullReporter
 
 MIB = 1024 * 1024
+# The compressor of each way a bundle can be written, spelled out here and not taken from the
+# code under test: bundle format 1 (zlib-ng 2.3.3, level 3), and the fallback (zlib, level 6).
+FORMAT_1 = ("zlib_ng.zlib_ng", 3)
+FALLBACK = ("zlib", 6)
+# write_zip passes no reporter to the writer, which then warns of the fallback as Python does.
+quiet_fallback = pytest.mark.filterwarnings("ignore:.*sha256 may differ:RuntimeWarning")
 
 
-def reference_deflate(data: bytes) -> bytes:
+@pytest.fixture(params=["format 1", "zlib fallback"])
+def compressor(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[ModuleType, int]]:
+    """Write with the pinned compressor, or as where it cannot be loaded (the writer's seam)."""
+    if request.param == "zlib fallback":
+        monkeypatch.setattr(deflate, "PINNED_MODULE", "mixpeek_test_no_such_compressor")
+        name, level = FALLBACK
+    else:
+        name, level = FORMAT_1
+    deflate.reset()
+    active = deflate.active()
+    if request.param == "format 1" and not active.pinned:
+        pytest.skip(active.warning)
+    yield pytest.importorskip(name), level
+    deflate.reset()
+
+
+def reference_deflate(data: bytes, module: ModuleType, level: int) -> bytes:
     """The rule spelled out plainly: 1 MiB chunks, each primed with the 32 KiB before it."""
     out = b""
     chunks = [data[i : i + CHUNK_SIZE] for i in range(0, len(data), CHUNK_SIZE)] or [b""]
@@ -31,25 +58,25 @@ def reference_deflate(data: bytes) -> bytes:
         start = index * CHUNK_SIZE
         window = data[max(0, start - WINDOW_SIZE) : start]
         if window:
-            comp = zlib.compressobj(6, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, window)
+            comp = module.compressobj(level, 8, -15, 8, 0, window)
         else:
-            comp = zlib.compressobj(6, zlib.DEFLATED, -15)
+            comp = module.compressobj(level, 8, -15, 8, 0)
         last = index == len(chunks) - 1
-        out += comp.compress(chunk) + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+        out += comp.compress(chunk) + comp.flush(module.Z_FINISH if last else module.Z_SYNC_FLUSH)
     return out
 
 
-def reference_zip(files: list[BundleFile]) -> bytes:
+def reference_zip(files: list[BundleFile], module: ModuleType, level: int) -> bytes:
     """A one-thread writer of the documented rule, sharing no logic with the real one."""
     out = io.BytesIO()
     central = b""
     for file in files:
         data = file.source.read_bytes()
         sample = data[:SAMPLE_SIZE]
-        probe = zlib.compressobj(6, zlib.DEFLATED, -15)
+        probe = module.compressobj(level, 8, -15, 8, 0)
         probe_size = len(probe.compress(sample) + probe.flush())
         stored = 20 * probe_size > 19 * len(sample)
-        payload = data if stored else reference_deflate(data)
+        payload = data if stored else reference_deflate(data, module, level)
         name = file.path.encode()
         flags = 0 if name.isascii() else 0x800
         mode = 0o100755 if file.executable else 0o100644
@@ -115,19 +142,23 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> list[BundleFile]:
     return files
 
 
+@quiet_fallback
 @pytest.mark.parametrize("workers", [1, 2, 8])
 def test_parallel_output_is_the_serial_rule(
-    tree: list[BundleFile], tmp_path: Path, workers: int
+    tree: list[BundleFile], tmp_path: Path, workers: int, compressor: tuple[ModuleType, int]
 ) -> None:
     dest = tmp_path / "out.zip"
     sha256, size = write_zip(tree, dest, NullReporter(), workers=workers)
-    expected = reference_zip(tree)
+    expected = reference_zip(tree, *compressor)
     assert dest.read_bytes() == expected
     assert sha256 == hashlib.sha256(expected).hexdigest()
     assert size == len(expected)
 
 
-def test_entries_read_back_with_zipfile_and_unzip(tree: list[BundleFile], tmp_path: Path) -> None:
+@quiet_fallback
+def test_entries_read_back_with_zipfile_and_unzip(
+    tree: list[BundleFile], tmp_path: Path, compressor: tuple[ModuleType, int]
+) -> None:
     dest = tmp_path / "out.zip"
     write_zip(tree, dest, NullReporter())
     stored = deflated = 0
@@ -146,7 +177,10 @@ def test_entries_read_back_with_zipfile_and_unzip(tree: list[BundleFile], tmp_pa
         assert (out / file.path).read_bytes() == file.source.read_bytes()
 
 
-def test_already_compressed_content_is_stored_not_deflated(tmp_path: Path) -> None:
+@quiet_fallback
+def test_already_compressed_content_is_stored_not_deflated(
+    tmp_path: Path, compressor: tuple[ModuleType, int]
+) -> None:
     # A "compressible" extension does not matter: the measured ratio decides.
     noise = random.Random(3).randbytes(3 * MIB + 5)
     (tmp_path / "weights.txt").write_bytes(noise)

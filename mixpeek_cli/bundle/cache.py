@@ -40,13 +40,16 @@ from typing import TYPE_CHECKING, Any
 
 from mixpeek_cli import __version__
 from mixpeek_cli.atomic import write_atomically
+from mixpeek_cli.bundle.deflate import active
 from mixpeek_cli.bundle.files import file_stamp
 from mixpeek_cli.bundle.secrets.scan import Finding
 
 if TYPE_CHECKING:
     from mixpeek_cli.bundle.files import BundleFile
 
-FORMAT = 2  # bump whenever the zip's byte rules change, so old zips are not reused
+# Bump when the records change. The zip's byte rules are in the key: the bundle format
+# version (mixpeek_cli.bundle.deflate), or the fallback compressor's name and version.
+FORMAT = 3
 KEEP_PER_ROOT = 3
 RACY_NS = 2_000_000_000
 STALE_ROOT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget PATHs not bundled for 30 days
@@ -76,7 +79,7 @@ def _identity(files: Sequence[BundleFile]) -> list[list[Any]]:
 
 
 def _key(root: Path, identity: list[list[Any]]) -> str:
-    blob = json.dumps([FORMAT, zlib.ZLIB_RUNTIME_VERSION, str(root), identity])
+    blob = json.dumps([FORMAT, active().format_key, str(root), identity])
     return hashlib.sha256(blob.encode("utf-8", "surrogateescape")).hexdigest()
 
 

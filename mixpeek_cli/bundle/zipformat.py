@@ -42,7 +42,9 @@ def max_deflated_size(size: int) -> int:
     """An upper bound of a deflate stream's length for ``size`` input bytes.
 
     zlib's deflateBound plus the per-chunk sync-flush markers, rounded up generously;
-    it decides ZIP64 before the data exists, so it must never be too small.
+    it decides ZIP64 before the data exists, so it must never be too small. It holds for
+    zlib and for zlib-ng from level 2 up, which fall back to stored blocks when deflate
+    would grow the data (zlib-ng's level 1 does not: it can grow it by 12.5%).
     """
     return size + (size >> 12) + (size >> 14) + (size >> 25) + 64 + 16 * (size >> 16)
 

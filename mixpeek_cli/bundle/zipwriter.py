@@ -2,7 +2,7 @@
 
 The rule (docs/bundle.md, "The zip is deterministic"), per file:
 
-* the *probe* is the raw deflate (level 6) of the file's first 64 KiB, finished; the file
+* the *probe* is the raw deflate of the file's first 64 KiB, finished; the file
   is **stored** when the probe saves less than 5% (``20 * len(probe) > 19 * len(sample)``),
   so empty files, tiny files and already-compressed content are stored, and deflated
   otherwise;
@@ -12,7 +12,9 @@ The rule (docs/bundle.md, "The zip is deterministic"), per file:
   one valid deflate stream, and each depends only on the file's bytes, so they can be
   compressed in any order on any thread.
 
-Worker threads read and compress (zlib releases the GIL); the calling thread writes
+Probe and chunks use one compressor, :func:`mixpeek_cli.bundle.deflate.active`: the pinned
+zlib-ng of the bundle format, or zlib where it cannot be loaded. Worker threads read and
+compress (both release the GIL); the calling thread writes
 entries strictly in bundle order. At most two chunks' worth of input per worker (and
 never less than :data:`MIN_IN_FLIGHT`) is being worked on at once, so memory does not
 grow with the bundle.
@@ -22,13 +24,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, Protocol
 
+from mixpeek_cli.bundle.deflate import Deflater, active
 from mixpeek_cli.bundle.zipformat import (
     DEFLATED,
     STORED,
@@ -40,10 +44,6 @@ from mixpeek_cli.bundle.zipformat import (
 )
 from mixpeek_cli.errors import UsageError
 
-if TYPE_CHECKING:
-    pass
-
-LEVEL = 6
 CHUNK_SIZE = 1024 * 1024
 SAMPLE_SIZE = 64 * 1024
 WINDOW_SIZE = 32 * 1024  # deflate's window: the dictionary each chunk is primed with
@@ -51,6 +51,7 @@ MIN_IN_FLIGHT = 4 * 1024 * 1024
 BATCH_BYTES = 512 * 1024  # small files go to workers in batches to amortise the hand-off
 BATCH_FILES = 128
 _IO_CHUNK = 1024 * 1024
+_O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # O_BINARY: no newline translation on Windows
 
 Buffer = bytes | memoryview
 
@@ -71,12 +72,6 @@ def default_workers() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
-
-
-def _compressor(zdict: Buffer | None = None) -> zlib._Compress:
-    if zdict:
-        return zlib.compressobj(LEVEL, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, zdict)
-    return zlib.compressobj(LEVEL, zlib.DEFLATED, -15)
 
 
 def _stored_is_better(probe_size: int, sample_size: int) -> bool:
@@ -104,11 +99,30 @@ def _changed(file: SourceFile) -> FileChanged:
 
 
 def _read(file: SourceFile, offset: int, length: int) -> bytes:
+    """Up to ``length`` bytes from ``offset``: fewer only at the end of the file.
+
+    Plain descriptor calls rather than a buffered file object: for thousands of small files
+    the objects cost more than the reads, and each call releases the GIL.
+    """
     try:
-        with open(file.source, "rb") as fh:
+        fd = os.open(file.source, _O_READ)
+        try:
             if offset:
-                fh.seek(offset)
-            return fh.read(length)
+                os.lseek(fd, offset, os.SEEK_SET)
+            data = os.read(fd, length)
+            if not data or len(data) == length:
+                return data
+            parts = [data]
+            got = len(data)
+            while got < length:  # a short read: read on until the end of the file
+                more = os.read(fd, length - got)
+                if not more:
+                    break
+                parts.append(more)
+                got += len(more)
+            return b"".join(parts)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise _unreadable(file, exc) from exc
 
@@ -123,39 +137,41 @@ class _Piece:
     crc: int  # CRC-32 of a whole small file; unused for chunks
 
 
-def _first_chunk(data: Buffer, last: bool) -> tuple[int, Buffer]:
+def _first_chunk(deflater: Deflater, data: Buffer, last: bool) -> tuple[int, Buffer]:
     """Decide the method from the probe and deflate chunk 0; returns (method, payload)."""
-    comp = _compressor()
+    comp = deflater.compressobj()
     head = comp.compress(data[:SAMPLE_SIZE])
-    probe = comp.copy()  # finishing a copy gives the probe without compressing twice
-    probe_tail = probe.flush(zlib.Z_FINISH)
-    sample_size = min(len(data), SAMPLE_SIZE)
-    if _stored_is_better(len(head) + len(probe_tail), sample_size):
-        return STORED, data
     if len(data) <= SAMPLE_SIZE and last:
-        return DEFLATED, head + probe_tail
+        whole = head + comp.flush(deflater.finish)  # the file is its own sample and probe
+        if _stored_is_better(len(whole), len(data)):
+            return STORED, data
+        return DEFLATED, whole
+    probe = comp.copy()  # finishing a copy gives the probe without compressing twice
+    sample_size = min(len(data), SAMPLE_SIZE)  # less only with a chunk size below it
+    if _stored_is_better(len(head) + len(probe.flush(deflater.finish)), sample_size):
+        return STORED, data
     rest = comp.compress(data[SAMPLE_SIZE:])
-    return DEFLATED, head + rest + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
+    return DEFLATED, head + rest + comp.flush(deflater.finish if last else deflater.sync)
 
 
-def _next_chunk(data: Buffer, window: Buffer, last: bool) -> bytes:
-    comp = _compressor(window)
-    return comp.compress(data) + comp.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
-
-
-def _small_batch(files: Sequence[SourceFile]) -> list[_Piece]:
+def _small_batch(deflater: Deflater, files: Sequence[SourceFile]) -> list[_Piece]:
     pieces = []
     for file in files:
         data = _read(file, 0, file.size + 1)  # one byte more shows a file that grew
         if len(data) != file.size:
             raise _changed(file)
-        method, payload = _first_chunk(data, last=True)
+        method, payload = _first_chunk(deflater, data, last=True)
         pieces.append(_Piece(method, payload, b"", zlib.crc32(data)))
     return pieces
 
 
 def _chunk_job(
-    file: SourceFile, index: int, count: int, chunk_size: int, decided: Future[int]
+    deflater: Deflater,
+    file: SourceFile,
+    index: int,
+    count: int,
+    chunk_size: int,
+    decided: Future[int],
 ) -> _Piece:
     """Chunk ``index`` of a multi-chunk file; chunk 0 decides the method for all of them."""
     start = index * chunk_size
@@ -166,7 +182,7 @@ def _chunk_job(
             first = _read(file, 0, want)
             if len(first) != want:
                 raise _changed(file)
-            method, payload = _first_chunk(first, last)
+            method, payload = _first_chunk(deflater, first, last)
         except BaseException as exc:
             decided.set_exception(exc)
             raise
@@ -182,7 +198,7 @@ def _chunk_job(
     method = decided.result()
     if method == STORED:
         return _Piece(method, data, data, 0)
-    return _Piece(method, _next_chunk(data, view[:lead], last), data, 0)
+    return _Piece(method, deflater.chunk(data, view[:lead], last), data, 0)
 
 
 class _Sink:
@@ -328,11 +344,21 @@ def write_entries(
     on_file: Callable[[], None],
     workers: int | None = None,
     chunk_size: int = CHUNK_SIZE,
+    warn: Callable[[str], None] | None = None,
+    deflater: Deflater | None = None,
 ) -> tuple[str, list[int]]:
     """Write ``files`` (already in bundle order) as a zip to ``fh``.
 
-    Returns the zip's sha256 (hex) and each file's CRC-32, in order.
+    ``deflater`` defaults to :func:`~mixpeek_cli.bundle.deflate.active`; when that is not
+    the bundle format's pinned compressor, ``warn`` is told so once (a Python warning
+    without it). Returns the zip's sha256 (hex) and each file's CRC-32, in order.
     """
+    deflater = deflater or active()
+    if deflater.warning:
+        if warn is not None:
+            warn(deflater.warning)
+        else:
+            warnings.warn(deflater.warning, RuntimeWarning, stacklevel=2)
     sink = _Sink(fh)
     out = _Entries(sink, on_file)
     workers = workers or default_workers()
@@ -350,11 +376,17 @@ def write_entries(
                     return
                 future: Future[list[_Piece]] | Future[_Piece]
                 if unit.file is None:
-                    future = pool.submit(_small_batch, unit.batch)
+                    future = pool.submit(_small_batch, deflater, unit.batch)
                 else:
                     assert unit.decided is not None
                     future = pool.submit(
-                        _chunk_job, unit.file, unit.index, unit.count, chunk_size, unit.decided
+                        _chunk_job,
+                        deflater,
+                        unit.file,
+                        unit.index,
+                        unit.count,
+                        chunk_size,
+                        unit.decided,
                     )
                 pending.append(_Job(unit, future))
                 in_flight += unit.cost
