@@ -16,6 +16,19 @@ def main() -> None:
 
         sys.stdout.write(f"mixpeek-cli {__version__}\n")
         return
+    _skip_httpx_cli()
     from mixpeek_cli.cli import main as run
 
     run()
+
+
+def _skip_httpx_cli() -> None:
+    """Keep ``import httpx`` from importing httpx's own command-line client.
+
+    httpx's ``__init__`` imports its CLI (click, pygments, rich's syntax and table
+    modules: ~40 ms here, a third of what a re-deploy spends) though only its ``httpx``
+    command runs it (encode/httpx#3547). It falls back when that import fails, and a None
+    in ``sys.modules`` is Python's way to make one fail. Nothing here runs httpx's CLI.
+    """
+    if "httpx._main" not in sys.modules:
+        sys.modules["httpx._main"] = None  # type: ignore[assignment]  # None: blocked

@@ -32,18 +32,19 @@ HEAVY = (
 
 # Runs the CLI's real entry point, then writes sys.modules at exit to the file named in
 # argv[1]: every module loaded, however it was loaded (importlib.import_module's imports
-# escape -X importtime's list).
+# escape -X importtime's list). A None entry is an import blocked on purpose, not loaded.
 _LIST_MODULES = """
 import atexit, sys
 out = sys.argv.pop(1)
-atexit.register(lambda: open(out, "w").write("\\n".join(sorted(sys.modules))))
+loaded = lambda: sorted(name for name, module in sys.modules.items() if module is not None)
+atexit.register(lambda: open(out, "w").write("\\n".join(loaded())))
 sys.argv[0] = "mixpeek"
 from mixpeek_cli.entry import main
 main()
 """
 
 
-def imported_modules(*args: str) -> set[str]:
+def imported_modules(*args: str, env: dict[str, str] | None = None, rc: int = 0) -> set[str]:
     with tempfile.TemporaryDirectory() as scratch:
         listing = Path(scratch) / "modules.txt"
         result = subprocess.run(
@@ -51,8 +52,9 @@ def imported_modules(*args: str) -> set[str]:
             capture_output=True,
             text=True,
             stdin=subprocess.DEVNULL,
+            env=env,
         )
-        assert result.returncode == 0, result.stderr
+        assert result.returncode == rc, result.stderr
         return set(listing.read_text().split("\n"))
 
 
@@ -103,3 +105,21 @@ def test_help_builds_no_command_and_a_command_only_itself() -> None:
     # typer's coercion imports pydantic (~70 ms); our plain parameters never need it.
     for args in (("--help",), ("logs", "--help"), ("deploy", "--help")):
         assert "pydantic" not in imported_modules(*args), args
+
+
+def test_an_api_command_loads_httpx_without_its_command_line_client() -> None:
+    """httpx imports its own CLI (click, pygments) on import unless told not to."""
+    import os
+
+    from mixpeek_cli.errors import ExitCode
+
+    # Nothing listens on port 1: the command fails to connect, after importing httpx.
+    env = {
+        **os.environ,
+        "MIXPEEK_BASE_URL": "http://127.0.0.1:1",
+        "MIXPEEK_API_KEY": "k",
+        "MIXPEEK_APP_ID": "app",
+    }
+    modules = imported_modules("versions", "list", env=env, rc=ExitCode.API)
+    assert "httpx" in modules  # the command really reached for the network
+    assert not {"httpx._main", "pygments", "click"} & modules
