@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mixpeek_cli.bundle.cache import BundleCache
-from mixpeek_cli.bundle.files import BundleFile, file_stamp
+from mixpeek_cli.bundle.files import BundleFile, FileChanged, file_stamp
 from mixpeek_cli.bundle.walk import collect_files
 from mixpeek_cli.bundle.walk_cache import WalkCache
 from mixpeek_cli.errors import UsageError
@@ -69,8 +69,6 @@ class Bundle:
         file changed since might not match the zip, and must not be reused with it.
         """
         from mixpeek_cli.bundle.cache import write_extra
-        from mixpeek_cli.bundle.zipwriter import FileChanged
-
         if self.owned:
             return
         try:
@@ -148,8 +146,6 @@ def build_bundle(
     throwaway roots (a commit's files in a temporary directory), which would only fill
     the cache with entries no later run can hit.
     """
-    from mixpeek_cli.bundle.zipwriter import FileChanged
-
     try:
         return _build_once(root, reporter, dest, guard, use_cache, rules)
     except FileChanged as first:
@@ -234,8 +230,6 @@ def _check_unchanged(files: Sequence[BundleFile]) -> None:
     A write bumps mtime and ctime, so this catches a same-size change made mid-read, which
     the size checks while reading cannot see.
     """
-    from mixpeek_cli.bundle.zipwriter import FileChanged
-
     for file in files:
         if file.stamp is None:
             continue

@@ -11,6 +11,19 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from mixpeek_cli.errors import UsageError
+
+
+class FileChanged(UsageError):
+    """A file changed between the walk and the end of its read; the zip is abandoned.
+
+    Here rather than in the zip writer: a re-deploy that reuses its zip never loads that.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"{path} changed while it was being bundled", hint="run the command again")
+        self.path = path
+
 
 def file_stamp(st: os.stat_result) -> tuple[int, ...]:
     """What the re-deploy cache compares: any write changes it (ctime cannot be set back)."""

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import IO, Protocol
 
 from mixpeek_cli.bundle.deflate import Deflater, active
+from mixpeek_cli.bundle.files import FileChanged
 from mixpeek_cli.bundle.zipformat import (
     DEFLATED,
     STORED,
@@ -83,14 +84,6 @@ def _unreadable(file: SourceFile, exc: OSError) -> UsageError:
         f"cannot read {file.path}: {exc.strerror or exc}",
         hint="fix its permissions or add it to .mixpeekignore",
     )
-
-
-class FileChanged(UsageError):
-    """A file changed between the walk and the end of its read; the zip is abandoned."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(f"{path} changed while it was being bundled", hint="run the command again")
-        self.path = path
 
 
 def _changed(file: SourceFile) -> FileChanged:

@@ -33,7 +33,8 @@ def run_deploy(
     if not request.dry_run:
         settings.require_remote()
     bundles = request.source != "git"  # --source git sends no bundle
-    _preload(*(_BUNDLE_STAGE if bundles else ()), *(() if request.dry_run else _API_STAGE))
+    api = () if request.dry_run else (*_API_STAGE, *(_FOLLOW_STAGE if request.wait else ()))
+    _preload(*(_BUNDLE_STAGE if bundles else ()), *api)
     if request.source == "git":
         from mixpeek_cli.deploy.git_source import deploy_from_git
 
@@ -66,9 +67,9 @@ _API_STAGE = (
     "httpcore",
     "mixpeek_cli.service.client",
     "mixpeek_cli.upload",
-    "mixpeek_cli.deploy.follow",
-    "httpx_sse",
 )
+# Only a deploy that waits follows the build (--no-wait has no use for them).
+_FOLLOW_STAGE = ("mixpeek_cli.deploy.follow", "httpx_sse")
 
 
 def _preload(*modules: str) -> None:
