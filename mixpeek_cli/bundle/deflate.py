@@ -133,9 +133,10 @@ def _load() -> Deflater:
         package = importlib.import_module(PINNED_MODULE.partition(".")[0])
         version = str(package.__version__)
         engine = str(module.ZLIBNG_RUNTIME_VERSION)
-    # Whatever stops a binary wheel from loading (missing, built for another platform,
-    # broken) means the same here: compress with zlib instead, and say so.
-    except Exception as exc:  # noqa: BLE001
+    # What stops a binary wheel from loading (missing, built for another platform, a
+    # library it links against absent, an attribute gone) means the same here: compress
+    # with zlib instead, and say so.
+    except (ImportError, OSError, AttributeError) as exc:
         return zlib_deflater(f"{LIBRARY} could not be loaded ({type(exc).__name__}: {exc})")
     name = f"zlib-ng {engine} (python-zlib-ng {version}) level {LEVEL}"
     low, high = PINNED_RANGE
