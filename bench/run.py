@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measure mixpeek's own overhead against the tools it should beat (docs/performance.md).
 
-    python bench/run.py [--quick] [--runs N] [--skip-big] [--work DIR]
+    python bench/run.py [--quick] [--runs N] [--skip-big] [--work DIR] [--only NAME ...]
 
 Generates a deterministic synthetic app under bench/.work/ (reused while its parameters
 are unchanged), then measures each figure as the median of --runs runs, every run of

@@ -69,6 +69,30 @@ def test_real_looking_credentials_are_found_with_line_and_masked(kind):
     assert finding.describe().startswith(f"app/config.py:{finding.line} holds {kind}")
 
 
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        *(
+            ("a GitHub token", f"{prefix}_{token()}")
+            for prefix in ("ghp", "gho", "ghu", "ghs", "ghr")
+        ),
+        ("a GitHub token", f"github_pat_{token(string.ascii_letters + string.digits + '_', 70)}"),
+    ],
+)
+def test_every_token_prefix_gets_past_the_cheap_gate(kind, value):
+    """The gate that spares most files the regex must let every prefix of a format through."""
+    findings = list(scan_bytes("app.js", f"const t = '{value}'\n".encode()))
+    assert [f.kind for f in findings] == [kind]
+
+
+def test_a_temporary_aws_key_pair_is_found_too():
+    key_id = f"ASIA{token(string.ascii_uppercase + string.digits, 16)}"
+    secret = token(string.ascii_letters + string.digits + "/+", 40)
+    text = f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
+    findings = list(scan_bytes("env.sh", text.encode()))
+    assert [f.kind for f in findings] == ["an AWS secret access key"]
+
+
 @pytest.mark.parametrize("text", NEGATIVES)
 def test_docs_and_placeholders_are_not_findings(text):
     assert list(scan_bytes("README.md", text.encode())) == []

@@ -69,6 +69,7 @@ class Bundle:
         file changed since might not match the zip, and must not be reused with it.
         """
         from mixpeek_cli.bundle.cache import write_extra
+
         if self.owned:
             return
         try:

@@ -63,9 +63,11 @@ class Finding:
 @dataclass(frozen=True)
 class _Pattern:
     kind: str
-    # Literal pieces every match contains: a file holding none of them is not searched with
-    # the (much slower) regex. Most files hold none, so this is most of the scan's speed.
-    needles: tuple[bytes, ...]
+    # What every match contains: a file without it is not searched with the (much slower)
+    # regex, and most files are without it, so this is most of the scan's speed. A literal
+    # is found with `in` (memchr speed); where several share a stem, one small regex finds
+    # any of them in one pass (the six GitHub prefixes as six literals took 3-4x as long).
+    gate: bytes | re.Pattern[bytes]
     regex: re.Pattern[bytes]
     prefix_len: int  # characters shown when masking: the token's fixed, public prefix
     # The regex starts with a literal (which lets `re` skip ahead fast, where a leading
@@ -76,7 +78,7 @@ class _Pattern:
 _PATTERNS = (
     _Pattern(
         "a private key block",
-        (b"PRIVATE KEY",),
+        b"PRIVATE KEY",
         re.compile(
             rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----\r?\n"
             rb"(?:[A-Za-z0-9-]+: [^\n]*\r?\n)*\r?\n?[A-Za-z0-9+/=]{40,}"
@@ -85,38 +87,38 @@ _PATTERNS = (
     ),
     _Pattern(
         "a Stripe live key",
-        (b"k_live_",),
+        b"k_live_",
         re.compile(rb"\b[rs]k_live_[A-Za-z0-9]{20,}\b"),
         len("sk_live_"),
     ),
     _Pattern(
         "a GitHub token",
-        (b"ghp_", b"gho_", b"ghu_", b"ghs_", b"ghr_", b"github_pat_"),
+        re.compile(rb"gh[pousr]_|github_pat_"),
         re.compile(rb"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})\b"),
         4,
     ),
     _Pattern(
         "a Slack token",
-        (b"xox",),  # one cheap needle; the regex then checks the token's letter and dash
+        b"xox",  # one cheap literal; the regex then checks the token's letter and dash
         re.compile(rb"xox[abposr]-[0-9A-Za-z-]{20,}"),
         5,
         word_start=True,
     ),
     _Pattern(
         "a Slack webhook URL",
-        (b"hooks.slack.com/services/",),
+        b"hooks.slack.com/services/",
         re.compile(rb"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]{20,}"),
         len("https://hooks.slack.com/services/"),
     ),
     _Pattern(
         "a Mixpeek API key",
-        (b"sk_",),
+        b"sk_",
         re.compile(rb"sk_(?!live_)[A-Za-z0-9]{24,}(?![A-Za-z0-9_])"),
         3,
         word_start=True,
     ),
 )
-_AWS_NEEDLES = (b"AKIA", b"ASIA")
+_AWS_GATE = re.compile(rb"A[KS]IA")
 _AWS_KEY_ID = re.compile(rb"\b(?:AKIA|ASIA)[A-Z0-9]{16}\b")
 _AWS_SECRET = re.compile(
     rb"(?i)aws.{0,20}?secret.{0,20}?[=:]\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
@@ -126,8 +128,8 @@ _AWS_SECRET = re.compile(
 _WORD = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
-def _holds_any(data: bytes, needles: tuple[bytes, ...]) -> bool:
-    return any(needle in data for needle in needles)
+def _passes(data: bytes, gate: bytes | re.Pattern[bytes]) -> bool:
+    return gate in data if isinstance(gate, bytes) else gate.search(data) is not None
 
 
 def _entropy(text: str) -> float:
@@ -156,7 +158,7 @@ def scan_bytes(path: str, data: bytes) -> Iterator[Finding]:
     if b"\0" in data[:8192]:
         return
     for pattern in _PATTERNS:
-        if not _holds_any(data, pattern.needles):
+        if not _passes(data, pattern.gate):
             continue
         for match in pattern.regex.finditer(data):
             if pattern.word_start and match.start() and data[match.start() - 1] in _WORD:
@@ -168,7 +170,7 @@ def scan_bytes(path: str, data: bytes) -> Iterator[Finding]:
             yield Finding(
                 path, _line_of(data, match.start()), pattern.kind, _mask(shown, pattern.prefix_len)
             )
-    if not _holds_any(data, _AWS_NEEDLES):
+    if not _passes(data, _AWS_GATE):
         return
     key_ids = [m for m in _AWS_KEY_ID.finditer(data) if b"EXAMPLE" not in m.group(0)]
     secrets = [m for m in _AWS_SECRET.finditer(data) if not _is_placeholder_aws(m.group(1))]
