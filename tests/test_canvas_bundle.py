@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import INDEX_HTML, git, read_bundle, spawn_cli
 
+from mixpeek_cli.deploy.build_step import STOP_SECONDS
 from mixpeek_cli.emulator import Emulator
 
 BUILD_SH = """\
@@ -242,6 +243,45 @@ def test_ctrl_c_during_the_build_stops_it_and_exits_130(emu, cli_env, remote_env
     assert stdout == ""
     build_pid = int((vite_app / "build.pid").read_text())
     assert live_members(build_pid) == []  # the whole build's process group is gone
+    assert_nothing_sent(emu)
+
+
+def test_a_second_ctrl_c_while_the_build_stops_exits_at_once_and_kills_it(
+    emu, cli_env, remote_env, vite_app
+):
+    # A build that ignores Ctrl-C: the CLI would wait STOP_SECONDS for it; a second Ctrl-C
+    # must cut that short and leave nothing running.
+    (vite_app / "build.sh").write_text(
+        "trap 'echo build-got-int' INT\necho $$ > build.pid\necho started\n"
+        "while :; do sleep 0.1; done\n"
+    )
+    proc = spawn_cli("deploy", str(vite_app), "-m", "x", env={**cli_env, **remote_env})
+    assert proc.stderr is not None
+
+    def read_until(marker: str) -> str:
+        seen = ""
+        while marker not in seen:
+            line = proc.stderr.readline()
+            assert line, seen
+            seen += line
+        return seen
+
+    read_until("started")
+    proc.send_signal(signal.SIGINT)
+    read_until("build-got-int")  # the first Ctrl-C reached the build, which goes on
+    second = time.monotonic()
+    proc.send_signal(signal.SIGINT)
+    stdout, rest = proc.communicate(timeout=30)
+
+    assert proc.returncode == 130, rest
+    assert time.monotonic() - second < STOP_SECONDS - 1
+    assert "interrupted again: exiting now" in rest
+    assert "Traceback" not in rest and stdout == ""
+    build_pid = int((vite_app / "build.pid").read_text())
+    deadline = time.monotonic() + 10
+    while live_members(build_pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert live_members(build_pid) == []
     assert_nothing_sent(emu)
 
 

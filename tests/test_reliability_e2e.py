@@ -461,33 +461,6 @@ def test_dry_run_json_audits_every_shipped_and_excluded_file(run_cli, app_dir):
     assert excluded[".env"] == "secret guard: it is a dotenv file"
 
 
-def test_a_second_ctrl_c_exits_at_once(cli_env, app_dir):
-    # --local: after the first Ctrl-C the embedded emulator takes a moment to stop, which
-    # is exactly the kind of clean-up a second Ctrl-C must cut short.
-    proc = spawn_cli(
-        "deploy",
-        "--local",
-        str(app_dir),
-        "-m",
-        "x",
-        "--timeout",
-        "60",
-        env={**cli_env, "MIXPEEK_EMULATOR_BUILD_SECONDS": "60"},
-    )
-    assert proc.stderr is not None
-    for line in proc.stderr:
-        if line.startswith("status:"):
-            break
-    proc.send_signal(signal.SIGINT)
-    time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _, rest = proc.communicate(timeout=30)
-
-    assert proc.returncode == 130
-    assert "interrupted again: exiting now" in rest
-    assert "Traceback" not in rest
-
-
 def test_unreadable_path_and_unreadable_file_exit_2(run_cli_unprivileged, tmp_path):
     closed = tmp_path / "closed"
     closed.mkdir()

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from mixpeek_cli import interrupts
 from mixpeek_cli.bundle.cache import BundleCache
 from mixpeek_cli.bundle.files import BundleFile, FileChanged, file_stamp
 from mixpeek_cli.bundle.walk import collect_files
@@ -194,8 +195,13 @@ def _build_once(
                 owned=False,
                 reused=True,
             )
-    tmp = _new_zip_path(cache, dest)
+    # Held from the file's creation to the ``try`` that removes it: a Ctrl-C in between
+    # would leave an empty zip behind.
+    with interrupts.deferred() as held:
+        tmp = _new_zip_path(cache, dest)
     try:
+        if held.interrupted:
+            raise KeyboardInterrupt
         with _scanning(guard, files) as scan:
             sha256, crcs = _write_zip(files, tmp, reporter)
             _check_unchanged(files)

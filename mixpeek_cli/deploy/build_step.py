@@ -108,15 +108,20 @@ def _signal(proc: subprocess.Popen[bytes], signum: int) -> None:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Pass the Ctrl-C on to the whole build, give it a moment, then kill what is left."""
+    """Pass the Ctrl-C on to the whole build, give it a moment, then kill what is left.
+
+    A second Ctrl-C while it stops kills it at once: exiting would otherwise leave a
+    build that ignores Ctrl-C running on its own, with no terminal to stop it from.
+    """
     _signal(proc, signal.SIGINT)
-    try:
-        proc.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        pass
-    finally:
-        _signal(proc, signal.SIGKILL)
-        proc.wait()
+    with interrupts.before_exit_now(lambda: _signal(proc, signal.SIGKILL)):
+        try:
+            proc.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            _signal(proc, signal.SIGKILL)
+            proc.wait()
 
 
 def build_root(path: Path, output_dir: str | None) -> Path:

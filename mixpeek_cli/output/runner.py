@@ -87,7 +87,7 @@ def run_command(output: Output, body: Callable[[Console, Reporter], int]) -> int
     """Run ``body`` and return the exit code for it, rendering any failure on stderr."""
     console = output.console()
     reporter = output.reporter(console)
-    previous = interrupts.install()
+    handler = interrupts.install()
     try:
         try:
             return body(console, reporter)
@@ -101,7 +101,7 @@ def run_command(output: Output, body: Callable[[Console, Reporter], int]) -> int
         # Disk full, a temp dir we cannot write: local trouble the user can fix.
         return _fail(output, console, _local_error(exc))
     finally:
-        interrupts.restore(previous)
+        interrupts.restore(handler)
 
 
 def _local_error(exc: OSError) -> MixpeekError:
