@@ -209,6 +209,32 @@ def test_kept_extras_go_with_their_zip(app: Path, private_cache: Path, not_racy:
     assert len(stems) == bundle_cache.KEEP_PER_ROOT
 
 
+def test_extras_of_the_bytes_serve_every_zip_of_those_bytes(
+    app: Path, private_cache: Path, not_racy: None
+) -> None:
+    first = build(app)
+    first.keep_extra("up", b"key-1", of_bytes=True)
+    first.keep_extra("files", b"of the files")
+    # The same content written again (as a build does): a new zip, the same bytes.
+    for path in (app / "main.py", app / "src" / "util.py"):
+        path.write_bytes(path.read_bytes())
+    again = build(app)
+    assert not again.reused and again.zip_path != first.zip_path
+    assert again.sha256 == first.sha256
+    assert again.cached_extra("up", of_bytes=True) == b"key-1"
+    assert again.cached_extra("files") is None  # kept with the other zip's files only
+
+    (app / "main.py").write_text("print('v2')\n")
+    other = build(app)
+    assert other.sha256 != first.sha256
+    assert other.cached_extra("up", of_bytes=True) is None
+    # Kept while a cached zip has those bytes; gone once none has.
+    for n in range(bundle_cache.KEEP_PER_ROOT):
+        (app / "version.txt").write_text(f"{n}\n")
+        build(app)
+    assert list(private_cache.glob(f"*/{bundle_cache.BYTES_PREFIX}*")) == []
+
+
 def test_unusable_cache_dir_falls_back_to_a_temporary_zip(
     app: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -285,6 +285,37 @@ def test_a_second_ctrl_c_while_the_build_stops_exits_at_once_and_kills_it(
     assert_nothing_sent(emu)
 
 
+def test_a_build_that_writes_the_same_output_again_reuses_the_upload(
+    emu, run_cli, remote_env, vite_app
+):
+    # Each deploy runs the build, which writes dist/ anew: new stamps, so a new zip, but
+    # the same bytes, so the same sha256, and the upload of those bytes is reused.
+    first = run_cli("deploy", str(vite_app), "-m", "one", "--json", env=remote_env)
+    emu.state.clear_requests()
+    second = run_cli("deploy", str(vite_app), "-m", "two", "--json", env=remote_env)
+
+    assert first.code == 0 and second.code == 0, second.stderr
+    one, two = json.loads(first.stdout), json.loads(second.stdout)
+    assert "no file changed since the last bundle" not in second.stderr  # a new zip
+    assert two["bundle_sha256"] == one["bundle_sha256"]
+    assert (one["upload_reused"], two["upload_reused"]) == (False, True)
+    assert two["bundle_s3_key"] == one["bundle_s3_key"]
+    assert "bundle unchanged: reusing the upload from 20" in second.stderr
+    assert [r for r in emu.state.s3_requests if r["method"] == "PUT"] == []
+    assert not any(r["path"].endswith("/upload-url") for r in emu.state.requests)
+    assert deploy_bodies(emu)[0]["bundle_s3_key"] == one["bundle_s3_key"]
+
+    # A build whose output differs makes other bytes: uploaded, under a new key.
+    build_sh = vite_app / "build.sh"
+    build_sh.write_text(build_sh.read_text().replace('"built"', '"built again"'))
+    third = run_cli("deploy", str(vite_app), "-m", "three", "--json", env=remote_env)
+    assert third.code == 0, third.stderr
+    three = json.loads(third.stdout)
+    assert three["bundle_sha256"] != one["bundle_sha256"]
+    assert three["upload_reused"] is False
+    assert three["bundle_s3_key"] != one["bundle_s3_key"]
+
+
 def test_dry_run_runs_the_build_and_reports_it(run_cli, vite_app):
     result = run_cli("deploy", str(vite_app), "-m", "x", "--dry-run", "--json")
 

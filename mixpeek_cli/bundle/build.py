@@ -55,27 +55,32 @@ class Bundle:
         if self.owned:
             self.zip_path.unlink(missing_ok=True)
 
-    def cached_extra(self, name: str) -> bytes | None:
-        """Data kept with this bundle by :meth:`keep_extra` in an earlier run, if any."""
+    def cached_extra(self, name: str, *, of_bytes: bool = False) -> bytes | None:
+        """Data kept with this bundle by :meth:`keep_extra` in an earlier run, if any
+        (``of_bytes``: kept with any cached bundle of the same zip bytes)."""
         if self.owned:
             return None  # not in the cache: nothing was kept with it
         from mixpeek_cli.bundle.cache import read_extra
 
-        return read_extra(self.zip_path, name, self.sha256)
+        return read_extra(self.zip_path, name, self.sha256, of_bytes=of_bytes)
 
-    def keep_extra(self, name: str, data: bytes) -> None:
+    def keep_extra(self, name: str, data: bytes, *, of_bytes: bool = False) -> None:
         """Keep ``data``, computed from this bundle's files, for a later run that reuses it.
 
         Kept only while every file still has the stamp the walk saw: data read from a
         file changed since might not match the zip, and must not be reused with it.
+        ``of_bytes``: the data depends on the zip's bytes alone (where they were
+        uploaded), so any later bundle with the same sha256 may use it, even one whose
+        files were written again with the same content (a build run once more).
         """
         from mixpeek_cli.bundle.cache import write_extra
 
         if self.owned:
             return
         try:
-            _check_unchanged(self.files)
-            write_extra(self.zip_path, name, self.sha256, data)
+            if not of_bytes:
+                _check_unchanged(self.files)
+            write_extra(self.zip_path, name, self.sha256, data, of_bytes=of_bytes)
         except (FileChanged, OSError):
             pass  # not kept: the next run computes it again
 

@@ -19,7 +19,10 @@ A wrong hit would deploy stale code, so:
 
 Beside a cached zip the deploy keeps *extras*: data computed from the same files (the
 inline ``source_files``, already encoded), each in a file named after the zip that
-records the zip's sha256 and its own CRC-32, and removed with the zip.
+records the zip's sha256 and its own CRC-32, and removed with the zip. An extra that
+depends on the zip's bytes alone (where those bytes were uploaded) is named after the
+sha256 instead: a build that writes the same files again makes a new zip with the same
+bytes, and it finds the extra too. It is removed when no kept zip has those bytes.
 
 The cache is an optimisation: an unreadable, corrupt or unwritable cache is ignored.
 """
@@ -56,6 +59,7 @@ STALE_ROOT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget PATHs not bundled for 3
 STRAY_NS = 3600 * 1_000_000_000  # unreferenced zips older than this are leftovers
 INDEX = "index.json"
 ZIP_PREFIX = "bundle-"
+BYTES_PREFIX = "bytes-"
 _READ = 1024 * 1024
 
 
@@ -212,13 +216,13 @@ class BundleCache:
 
     def _prune(self, kept: list[_Record], dropped: list[_Record]) -> None:
         """Remove dropped zips and their extras, and leftovers of runs that died."""
-        keep = {_stem(r.zip_name) for r in kept}
-        drop = {_stem(r.zip_name) for r in dropped}
+        keep = {_stem(r.zip_name) for r in kept} | {_bytes_stem(r.sha256) for r in kept}
+        drop = {_stem(r.zip_name) for r in dropped} | {_bytes_stem(r.sha256) for r in dropped}
         now = time.time_ns()
         with contextlib.suppress(OSError), os.scandir(self.dir) as entries:
             for entry in entries:
                 stem = _stem(entry.name)
-                if not stem.startswith(ZIP_PREFIX) or stem in keep:
+                if not stem.startswith((ZIP_PREFIX, BYTES_PREFIX)) or stem in keep:
                     continue
                 with contextlib.suppress(OSError):
                     # A young unreferenced zip may be another run's bundle being written.
@@ -231,14 +235,21 @@ def _stem(name: str) -> str:
     return name.split(".", 1)[0]
 
 
-def _extra_path(zip_path: Path, name: str) -> Path:
-    return zip_path.with_name(f"{_stem(zip_path.name)}.{name}")
+def _bytes_stem(sha256: str) -> str:
+    return f"{BYTES_PREFIX}{sha256[:32]}"
 
 
-def read_extra(zip_path: Path, name: str, sha256: str) -> bytes | None:
-    """The extra ``name`` kept beside the cached zip ``zip_path`` (of ``sha256``), if intact."""
+def _extra_path(zip_path: Path, name: str, sha256: str, of_bytes: bool) -> Path:
+    stem = _bytes_stem(sha256) if of_bytes else _stem(zip_path.name)
+    return zip_path.with_name(f"{stem}.{name}")
+
+
+def read_extra(zip_path: Path, name: str, sha256: str, *, of_bytes: bool = False) -> bytes | None:
+    """The extra ``name`` kept beside the cached zip ``zip_path`` (of ``sha256``), if intact;
+    ``of_bytes``: one kept with any cached zip of the same bytes."""
     try:
-        header, _, data = _extra_path(zip_path, name).read_bytes().partition(b"\n")
+        path = _extra_path(zip_path, name, sha256, of_bytes)
+        header, _, data = path.read_bytes().partition(b"\n")
         meta = json.loads(header)
         intact = (
             meta["bundle"] == sha256
@@ -251,10 +262,14 @@ def read_extra(zip_path: Path, name: str, sha256: str) -> bytes | None:
     return data if intact else None
 
 
-def write_extra(zip_path: Path, name: str, sha256: str, data: bytes) -> None:
-    """Keep ``data`` as the extra ``name`` of the cached zip ``zip_path`` (of ``sha256``)."""
+def write_extra(
+    zip_path: Path, name: str, sha256: str, data: bytes, *, of_bytes: bool = False
+) -> None:
+    """Keep ``data`` as the extra ``name`` of the cached zip ``zip_path`` (of ``sha256``);
+    ``of_bytes``: of every cached zip of the same bytes."""
     meta = {"bundle": sha256, "version": __version__, "size": len(data), "crc32": zlib.crc32(data)}
-    write_atomically(_extra_path(zip_path, name), json.dumps(meta).encode() + b"\n" + data)
+    path = _extra_path(zip_path, name, sha256, of_bytes)
+    write_atomically(path, json.dumps(meta).encode() + b"\n" + data)
 
 
 def _forget_stale_roots(base: Path, now: int) -> None:

@@ -123,10 +123,10 @@ def _audit(project: Path, output_dir: str | None, bundle: Bundle) -> dict[str, o
 
 
 def _previous_upload(bundle: Bundle, settings: Settings, app_id: str) -> PreviousUpload | None:
-    """The earlier upload of this very bundle to this API and app, kept with the bundle."""
+    """The earlier upload of these zip bytes to this API and app, kept in the bundle cache."""
     from mixpeek_cli.upload.reuse import decode, record_name
 
-    data = bundle.cached_extra(record_name(settings.base_url, app_id))
+    data = bundle.cached_extra(record_name(settings.base_url, app_id), of_bytes=True)
     if data is None:
         return None
     return decode(data, base_url=settings.base_url, app_id=app_id, size=bundle.size)
@@ -145,4 +145,4 @@ def _remember_upload(bundle: Bundle, settings: Settings, app_id: str, uploaded: 
         md5=uploaded.md5,
         uploaded_at=uploaded.uploaded_at,
     )
-    bundle.keep_extra(record_name(settings.base_url, app_id), record.encode())
+    bundle.keep_extra(record_name(settings.base_url, app_id), record.encode(), of_bytes=True)

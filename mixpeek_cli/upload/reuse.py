@@ -1,4 +1,4 @@
-"""The record of a bundle's last upload, kept with the cached bundle for re-deploys.
+"""The record of where a bundle's bytes were last uploaded, kept in the re-deploy cache.
 
 Every upload-url call gives a new key, so the service cannot tell that a bundle was
 uploaded before; the CLI remembers it instead: for one (base URL, app id), the key a
