@@ -88,7 +88,12 @@ def test_logs_of_a_running_deploy_prints_its_lines_so_far(emu, run_cli, remote_e
 def test_status_of_an_unknown_deploy_is_an_api_error(run_cli, remote_env):
     result = run_cli("deploys", "status", "dep_nope", env=remote_env)
     assert result.code == 5
-    assert "404" in result.stderr
+    [line] = result.stderr.splitlines()
+    assert "404" in line
+    assert line.endswith(
+        "check the app id (-a/--app, MIXPEEK_APP_ID or mixpeek.toml) and any id "
+        "you gave; mixpeek apps lists the apps your key can see"
+    )
     assert API_KEY not in result.out_and_err
 
 

@@ -44,7 +44,20 @@ def failure_for(
             hint="limits are per minute: wait a minute, then retry",
             status_code=status,
         )
-    return ApiError(f"{method} {path} failed: HTTP {status}: {text}", status_code=status)
+    return ApiError(
+        f"{method} {path} failed: HTTP {status}: {text}", hint=_hint(status), status_code=status
+    )
+
+
+def _hint(status: int) -> str:
+    if status == 404:
+        return (
+            "check the app id (-a/--app, MIXPEEK_APP_ID or mixpeek.toml) and any id you gave; "
+            "mixpeek apps lists the apps your key can see"
+        )
+    if status >= 500:
+        return "the service failed: try again in a few minutes"
+    return "run it again with --verbose to see the request and the answer"
 
 
 def _rate_limit_name(response: httpx.Response) -> str | None:
