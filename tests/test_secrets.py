@@ -152,6 +152,36 @@ def test_the_scan_runs_in_a_child_and_falls_back_to_scanning_here(tmp_path):
     assert [f.path for f in from_child] == ["a.py"]
 
 
+def test_the_child_answers_by_itself_whatever_the_environment_says(tmp_path):
+    # The fallback would hide a child that cannot start: ask the child directly. It runs
+    # isolated (-I -S), so a PYTHONPATH shadowing the standard library does not reach it.
+    import json
+    import os
+    import subprocess
+
+    from mixpeek_cli.bundle.secrets.worker import child_command
+
+    shadow = tmp_path / "shadow"
+    shadow.mkdir()
+    (shadow / "json.py").write_text("raise SystemExit('the shadowing json was imported')\n")
+    secret = make_file(tmp_path, "a.py", f"TOKEN = 'ghp_{token()}'\n")
+    clean = make_file(tmp_path, "b.py", "print('clean')\n")
+    listing = [[f.path, os.fspath(f.source), f.size] for f in (secret, clean)]
+
+    done = subprocess.run(
+        child_command(),
+        input=json.dumps(listing).encode(),
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(shadow)},
+        cwd=shadow,
+        timeout=60,
+    )
+
+    assert done.returncode == 0, done.stderr.decode()
+    findings = json.loads(done.stdout)["findings"]
+    assert [(path, kind) for path, _, kind, _ in findings] == [("a.py", "a GitHub token")]
+
+
 def test_a_read_error_in_the_child_is_reported_like_one_here(tmp_path):
     from mixpeek_cli.bundle.secrets.worker import scan_in_child
     from mixpeek_cli.errors import UsageError

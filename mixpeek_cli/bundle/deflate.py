@@ -73,6 +73,11 @@ class Deflater:
         comp = self.compressobj(window or None)
         return comp.compress(data) + comp.flush(self.finish if last else self.sync)
 
+    def crc32(self, data: Buffer, value: int = 0, /) -> int:
+        """CRC-32 of ``data`` (continuing ``value``): the same number from either library,
+        but zlib-ng's SIMD one runs ~3.5x faster than the zlib most Pythons are built with."""
+        return int(self.module.crc32(data, value))
+
     @property
     def finish(self) -> int:
         return int(self.module.Z_FINISH)

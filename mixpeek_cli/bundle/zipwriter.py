@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import os
 import warnings
-import zlib
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -154,7 +153,7 @@ def _small_batch(deflater: Deflater, files: Sequence[SourceFile]) -> list[_Piece
         if len(data) != file.size:
             raise _changed(file)
         method, payload = _first_chunk(deflater, data, last=True)
-        pieces.append(_Piece(method, payload, b"", zlib.crc32(data)))
+        pieces.append(_Piece(method, payload, b"", deflater.crc32(data)))
     return pieces
 
 
@@ -197,6 +196,10 @@ def _chunk_job(
 class _Sink:
     """The zip file being written (opened for reading too), hashed as it goes.
 
+    Small entries are gathered into blocks of about :data:`_IO_CHUNK` before they are
+    written and hashed: one hash update and one write per block instead of two per file
+    (each of which gave the interpreter lock away to the workers and waited to get it back).
+
     A multi-chunk entry's header is only known after its data; the bytes after its
     placeholder are hashed once the header is patched (reading back what the page cache
     still holds), so the sha256 never needs a second pass over the whole zip.
@@ -209,20 +212,37 @@ class _Sink:
         self._sha = hashlib.sha256()
         self._hashed_to = 0
         self._deferred = False
+        self._block = bytearray()
 
     def write(self, data: Buffer) -> None:
-        self._fh.write(data)
         self.offset += len(data)
+        if len(data) >= _IO_CHUNK:
+            self._drain()
+            self._emit(data)
+            return
+        self._block += data
+        if len(self._block) >= _IO_CHUNK:
+            self._drain()
+
+    def _drain(self) -> None:
+        if self._block:
+            self._emit(self._block)
+            self._block = bytearray()
+
+    def _emit(self, data: Buffer | bytearray) -> None:
+        self._fh.write(data)
         if not self._deferred:
             self._sha.update(data)
-            self._hashed_to = self.offset
+            self._hashed_to += len(data)
 
     def defer(self) -> None:
         """Stop hashing until :meth:`patch`: what comes next is a header to be patched."""
+        self._drain()
         self._deferred = True
 
     def patch(self, at: int, data: bytes) -> None:
         """Overwrite the placeholder at ``at``, then hash everything not hashed yet."""
+        self._drain()
         self._fh.flush()
         os.pwrite(self._fd, data, at)
         position = self._hashed_to
@@ -235,7 +255,9 @@ class _Sink:
         self._hashed_to = self.offset
         self._deferred = False
 
-    def hexdigest(self) -> str:
+    def finish(self) -> str:
+        """Write what is left; returns the sha256 (hex) of everything written."""
+        self._drain()
         return self._sha.hexdigest()
 
 
@@ -284,8 +306,9 @@ class _Job:
 class _Entries:
     """Turns finished pieces into local entries, in order, and remembers them."""
 
-    def __init__(self, sink: _Sink, on_file: Callable[[], None]) -> None:
+    def __init__(self, sink: _Sink, deflater: Deflater, on_file: Callable[[], None]) -> None:
         self.sink = sink
+        self.deflater = deflater
         self.on_file = on_file
         self.written: list[Entry] = []
         self._open: Entry | None = None  # the multi-chunk entry being written
@@ -318,7 +341,7 @@ class _Entries:
             self.sink.defer()
             self.sink.write(local_header(self._open))
         assert self._open is not None
-        self._crc = zlib.crc32(piece.raw, self._crc)
+        self._crc = self.deflater.crc32(piece.raw, self._crc)
         self.sink.write(piece.payload)
         if index == count - 1:
             start = self._open.offset
@@ -353,7 +376,7 @@ def write_entries(
         else:
             warnings.warn(deflater.warning, RuntimeWarning, stacklevel=2)
     sink = _Sink(fh)
-    out = _Entries(sink, on_file)
+    out = _Entries(sink, deflater, on_file)
     workers = workers or default_workers()
     limit = max(MIN_IN_FLIGHT, 2 * workers * chunk_size)
     with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -405,4 +428,4 @@ def write_entries(
     for entry in out.written:
         sink.write(central_header(entry))
     sink.write(end_records(len(out.written), central_offset, sink.offset - central_offset))
-    return sink.hexdigest(), [entry.crc for entry in out.written]
+    return sink.finish(), [entry.crc for entry in out.written]
