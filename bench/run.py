@@ -379,6 +379,9 @@ def bench_bundle(app: Path, work: Path, runs: int) -> tuple[Row, Row, dict[str, 
     listing = ("\n".join(names) + "\n").encode()
     ours, ref = [], []
     for _ in range(runs):
+        # Each side writes a new file: replacing the last run's 77 MiB zip would add its
+        # deletion (~20-35 ms on ext4) to one side only.
+        ours_zip.unlink(missing_ok=True)
         ours.append(run_timed([*MIXPEEK, "bundle", str(app), "-o", str(ours_zip), "--quiet"])[0])
         ref_zip.unlink(missing_ok=True)
         start = time.perf_counter()

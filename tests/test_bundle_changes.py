@@ -26,6 +26,14 @@ class EditsBetweenWalkAndWrite:
         self.times = times
         self.calls = 0
 
+    warm_at = 1 << 60  # never: this guard's scan runs no child
+
+    def warm(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
     def select(self, files: list[BundleFile]) -> list[BundleFile]:
         self.calls += 1
         if self.calls <= self.times:

@@ -192,3 +192,91 @@ def test_a_read_error_in_the_child_is_reported_like_one_here(tmp_path):
         scan_in_child([missing], in_process_below=0)
     with pytest.raises(UsageError, match=r"cannot read gone\.py"):
         scan_in_child([missing])  # and in-process, as a small scan is
+
+
+def test_a_child_started_early_is_the_one_that_scans_and_close_stops_one_unused(tmp_path):
+    from mixpeek_cli.bundle.secrets.worker import ScanChild, _stop, scan_in_child
+
+    files = [make_file(tmp_path, "a.py", f"TOKEN = 'ghp_{token()}'\n")]
+    early = ScanChild()
+    early.start()
+
+    found = scan_in_child(files, in_process_below=0, started=early)
+
+    assert [f.path for f in found] == ["a.py"]
+    assert early.take() is None  # taken by the scan, which stopped it when done
+    unused = ScanChild()
+    unused.start()
+    proc = unused.take()
+    assert proc is not None and proc.poll() is None
+    _stop(proc)
+    assert proc.returncode is not None
+    unused.start()
+    unused.close()
+    assert unused.take() is None
+
+
+class _RecordingGuard:
+    """The real guard, with the order of the calls build_bundle makes written down."""
+
+    def __init__(self) -> None:
+        from mixpeek_cli.bundle.secrets.files import SecretGuard
+        from mixpeek_cli.output.reporter import NullReporter
+
+        self.real = SecretGuard(set(), NullReporter())
+        self.calls: list[str] = []
+        self.warm_at = self.real.warm_at
+
+    def warm(self) -> None:
+        self.calls.append("warm")
+        self.real.warm()
+
+    def release(self) -> None:
+        self.calls.append("release")
+        self.real.release()
+
+    def select(self, files):
+        return self.real.select(files)
+
+    def scan(self, files, stop=None):
+        self.calls.append("scan")
+        return self.real.scan(files, stop)
+
+    def judge(self, findings):
+        self.real.judge(findings)
+
+
+def test_a_large_tree_starts_the_scan_child_during_the_walk(tmp_path, monkeypatch):
+    from mixpeek_cli.bundle.build import build_bundle
+    from mixpeek_cli.errors import UsageError
+    from mixpeek_cli.output.reporter import NullReporter
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    small, large = tmp_path / "small", tmp_path / "large"
+    make_file(small, "index.html", "<p>hi</p>\n")
+    make_file(large, "index.html", "<p>hi</p>\n")
+    guard = _RecordingGuard()
+    make_file(large, "data.txt", "x" * (guard.warm_at + 1))
+    make_file(large, "app.py", f"TOKEN = 'ghp_{token()}'\n")
+
+    with pytest.raises(UsageError, match=r"app\.py:1 holds a GitHub token"):
+        build_bundle(large, NullReporter(), guard=guard)
+    assert guard.calls == ["warm", "scan", "release"]
+
+    (large / "app.py").write_text("print('clean')\n")
+    make_file(large, "new.py", "print('new')\n")  # a new listing: a full walk
+    guard = _RecordingGuard()
+    build_bundle(large, NullReporter(), guard=guard)
+    again = _RecordingGuard()
+    reused = build_bundle(large, NullReporter(), guard=again)
+    (large / "new.py").write_text("print('edited')\n")  # same listing: the walk is replayed
+    edited = _RecordingGuard()
+    build_bundle(large, NullReporter(), guard=edited)
+    tiny = _RecordingGuard()
+    build_bundle(small, NullReporter(), guard=tiny)
+
+    assert guard.calls == ["warm", "scan", "release"]
+    # A replayed walk starts nothing early: most often its bundle is reused as it is.
+    assert reused.reused and again.calls == ["release"]
+    assert edited.calls == ["scan", "release"]
+    assert tiny.calls == ["scan", "release"]  # scanned here: no child to start

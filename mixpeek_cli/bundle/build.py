@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from mixpeek_cli import interrupts
 from mixpeek_cli.bundle.cache import BundleCache
 from mixpeek_cli.bundle.files import BundleFile, FileChanged, file_stamp
-from mixpeek_cli.bundle.walk import collect_files
+from mixpeek_cli.bundle.walk import SizeWatch, collect_files
 from mixpeek_cli.bundle.walk_cache import WalkCache
 from mixpeek_cli.errors import UsageError
 from mixpeek_cli.output.reporter import Reporter, track
@@ -119,6 +119,13 @@ def _write_zip(
 class BundleGuard(Protocol):
     """What may ship (see :class:`mixpeek_cli.bundle.secrets.files.SecretGuard`)."""
 
+    @property
+    def warm_at(self) -> int: ...
+
+    def warm(self) -> None: ...
+
+    def release(self) -> None: ...
+
     def select(self, files: list[BundleFile]) -> list[BundleFile]: ...
 
     def scan(
@@ -154,18 +161,22 @@ def build_bundle(
     the cache with entries no later run can hit.
     """
     try:
-        return _build_once(root, reporter, dest, guard, use_cache, rules)
-    except FileChanged as first:
-        # Someone is writing to the tree (an editor saving, a build tool): read it all
-        # again once, so the zip holds one consistent state of every file, never a mix.
-        reporter.warn(f"{first.path} changed while it was being bundled: bundling again")
-    try:
-        return _build_once(root, reporter, dest, guard, use_cache, rules)
-    except FileChanged as again:
-        raise UsageError(
-            f"{again.path} kept changing while it was being bundled",
-            hint="stop whatever is writing to it, or add it to .mixpeekignore",
-        ) from None
+        try:
+            return _build_once(root, reporter, dest, guard, use_cache, rules)
+        except FileChanged as first:
+            # Someone is writing to the tree (an editor saving, a build tool): read it all
+            # again once, so the zip holds one consistent state of every file, never a mix.
+            reporter.warn(f"{first.path} changed while it was being bundled: bundling again")
+        try:
+            return _build_once(root, reporter, dest, guard, use_cache, rules)
+        except FileChanged as again:
+            raise UsageError(
+                f"{again.path} kept changing while it was being bundled",
+                hint="stop whatever is writing to it, or add it to .mixpeekignore",
+            ) from None
+    finally:
+        if guard is not None:
+            guard.release()
 
 
 def _build_once(
@@ -181,7 +192,10 @@ def _build_once(
     key = rules.key if rules is not None else ""
     walk_cache = WalkCache(cache.dir, root, key) if cache is not None else None
     loader = rules.load if rules is not None else None
-    files = collect_files(root, reporter, cache=walk_cache, rules=loader)
+    # A tree large enough for the scan's child starts it during the walk, on a core the
+    # walk leaves idle, instead of beside the zip writer.
+    watch = SizeWatch(guard.warm_at, guard.warm) if guard is not None else None
+    files = collect_files(root, reporter, cache=walk_cache, rules=loader, watch=watch)
     if guard is not None:
         files = guard.select(files)
     input_bytes = sum(f.size for f in files)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +24,22 @@ from mixpeek_cli.output.reporter import Reporter
 if TYPE_CHECKING:
     from mixpeek_cli.bundle.ignore import IgnoreRules, RulesLoader
     from mixpeek_cli.bundle.walk_cache import WalkCache
+
+
+@dataclass
+class SizeWatch:
+    """Calls ``action`` once, as soon as a walk has found ``at_bytes`` of files (so work
+    that only a large tree needs can start while the walk goes on)."""
+
+    at_bytes: int
+    action: Callable[[], None]
+    seen: int = 0
+
+    def add(self, size: int) -> None:
+        if self.seen < self.at_bytes:
+            self.seen += size
+            if self.seen >= self.at_bytes:
+                self.action()
 
 
 @dataclass
@@ -91,8 +108,11 @@ def _symlink_file(
     return regular_file(rel, real, st)
 
 
-def walk(root: Path, rules: IgnoreRules, reporter: Reporter) -> Walk:
-    """Every file under ``root`` the rules keep, in no particular order."""
+def walk(
+    root: Path, rules: IgnoreRules, reporter: Reporter, watch: SizeWatch | None = None
+) -> Walk:
+    """Every file under ``root`` the rules keep, in no particular order; ``watch`` is told
+    each regular file's size."""
     found = Walk()
     real_root = os.path.realpath(root)
     stack = [""]
@@ -133,6 +153,8 @@ def walk(root: Path, rules: IgnoreRules, reporter: Reporter) -> Walk:
                 reporter.warn(f"skipped {rel}: it is {_kind(st.st_mode)}")
                 continue
             found.files.append(regular_file(rel, entry.path, st))
+            if watch is not None:
+                watch.add(st.st_size)
     return found
 
 
@@ -146,11 +168,14 @@ def collect_files(
     *,
     cache: WalkCache | None = None,
     rules: RulesLoader | None = None,
+    watch: SizeWatch | None = None,
 ) -> list[BundleFile]:
     """Every file of ``root`` left after the ignore rules, sorted by bundle path.
 
     ``rules`` builds the rules (default: PATH's own, git's included). With ``cache``, an
     unchanged tree's previous walk is replayed, and a new walk is remembered for next time.
+    ``watch`` sees the files of a full walk as it finds them (a replayed walk, whose tree
+    is most likely bundled already, tells it nothing).
     """
     if cache is not None:
         replayed = cache.replay()
@@ -160,13 +185,17 @@ def collect_files(
         from mixpeek_cli.bundle.ignore import load_ignore_rules
 
         rules = load_ignore_rules
-    return _walked(root, reporter, cache, rules(root))
+    return _walked(root, reporter, cache, rules(root), watch)
 
 
 def _walked(
-    root: Path, reporter: Reporter, cache: WalkCache | None, rules: IgnoreRules
+    root: Path,
+    reporter: Reporter,
+    cache: WalkCache | None,
+    rules: IgnoreRules,
+    watch: SizeWatch | None = None,
 ) -> list[BundleFile]:
-    found = walk(root, rules, reporter)
+    found = walk(root, rules, reporter, watch)
     files = found.files
     for file in files:
         _check_name(file.path)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from mixpeek_cli.bundle.files import BundleFile
     from mixpeek_cli.bundle.secrets.scan import Finding
+    from mixpeek_cli.bundle.secrets.worker import ScanChild
 
 DOTENV_ALLOWED = frozenset({".env.example", ".env.sample", ".env.template"})
 KEY_FILE_NAMES = frozenset({"id_rsa", "id_dsa", "id_ecdsa", "id_ed25519"})
@@ -104,6 +105,27 @@ class SecretGuard:
     def __init__(self, include: Collection[str], reporter: Reporter) -> None:
         self._include = include
         self._reporter = reporter
+        self._child: ScanChild | None = None
+
+    @property
+    def warm_at(self) -> int:
+        """Bytes of files from which the scan runs in a child: :meth:`warm` pays from there."""
+        from mixpeek_cli.bundle.secrets.worker import IN_PROCESS_BYTES
+
+        return IN_PROCESS_BYTES
+
+    def warm(self) -> None:
+        """Start the scan's child now, for a scan asked for later (the walk is still going)."""
+        from mixpeek_cli.bundle.secrets.worker import ScanChild
+
+        if self._child is None:
+            self._child = ScanChild()
+        self._child.start()
+
+    def release(self) -> None:
+        """Stop a child :meth:`warm` started that no scan used (a reused bundle, an error)."""
+        if self._child is not None:
+            self._child.close()
 
     def select(self, files: list[BundleFile]) -> list[BundleFile]:
         return drop_secret_files(files, self._include, self._reporter)
@@ -111,7 +133,7 @@ class SecretGuard:
     def scan(self, files: Sequence[BundleFile], stop: Event | None = None) -> list[Finding]:
         from mixpeek_cli.bundle.secrets.worker import scan_in_child
 
-        return scan_in_child(files, stop)
+        return scan_in_child(files, stop, started=self._child)
 
     def judge(self, findings: Sequence[Finding]) -> None:
         from mixpeek_cli.bundle.secrets.scan import refuse_on_findings

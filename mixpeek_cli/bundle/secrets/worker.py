@@ -14,18 +14,17 @@ otherwise take from the zip writer's cores.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from mixpeek_cli.bundle.secrets.scan import Finding, ScanFile, scan_files
 from mixpeek_cli.errors import UsageError
-
-if TYPE_CHECKING:
-    from threading import Event
 
 POLL_SECONDS = 0.05
 # Starting a child interpreter costs ~40 ms; a scan of less than this takes less than
@@ -51,38 +50,81 @@ def _package_parent() -> str:
     return os.path.dirname(os.path.dirname(os.path.abspath(mixpeek_cli.__file__)))
 
 
+class ScanChild:
+    """A child started before its scan is asked for: while the walk still runs, on a core
+    that is otherwise idle then, rather than beside the zip writer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._proc is None:
+                self._proc = _spawn()
+
+    def take(self) -> subprocess.Popen[bytes] | None:
+        """The started child, now the caller's to use and stop (None if none started)."""
+        with self._lock:
+            proc, self._proc = self._proc, None
+        return proc
+
+    def close(self) -> None:
+        """Stop a child no scan took."""
+        proc = self.take()
+        if proc is not None:
+            _stop(proc)
+
+
+def _spawn() -> subprocess.Popen[bytes] | None:
+    try:
+        return subprocess.Popen(
+            child_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except OSError:
+        return None  # no usable interpreter (a frozen build): the scan runs here
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            with contextlib.suppress(OSError):
+                stream.close()
+
+
 def scan_in_child(
     files: Sequence[ScanFile],
-    stop: Event | None = None,
+    stop: threading.Event | None = None,
     *,
     in_process_below: int = IN_PROCESS_BYTES,
+    started: ScanChild | None = None,
 ) -> list[Finding]:
     """``scan_files(files)``, computed by a child interpreter; in-process if none starts,
-    or when the files hold fewer than ``in_process_below`` bytes (a child would not pay)."""
+    or when the files hold fewer than ``in_process_below`` bytes (a child would not pay).
+
+    ``started``: a child started earlier, used if it was; the caller still closes it.
+    """
     if sum(f.size for f in files) < in_process_below:
         return scan_files(files, stop)
     payload = json.dumps([[f.path, os.fspath(f.source), f.size] for f in files]).encode()
-    try:
-        child = subprocess.Popen(
-            child_command(),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-    except OSError:
-        return scan_files(files, stop)  # no usable interpreter (a frozen build): scan here
+    child = (started.take() if started is not None else None) or _spawn()
+    if child is None:
+        return scan_files(files, stop)
     try:
         out = _wait(child, payload, stop)
     finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
+        _stop(child)
     if out is None:
         return []  # abandoned: the caller no longer wants the verdict
     return _parse(out, files, stop)
 
 
-def _wait(child: subprocess.Popen[bytes], payload: bytes, stop: Event | None) -> bytes | None:
+def _wait(
+    child: subprocess.Popen[bytes], payload: bytes, stop: threading.Event | None
+) -> bytes | None:
     # Written here, not through communicate(): a communicate() retried after a timeout
     # stops sending the rest of a large input. The child reads all of stdin before it
     # writes anything, so this cannot block on a full stdout pipe.
@@ -103,7 +145,7 @@ def _wait(child: subprocess.Popen[bytes], payload: bytes, stop: Event | None) ->
                 return None
 
 
-def _parse(out: bytes, files: Sequence[ScanFile], stop: Event | None) -> list[Finding]:
+def _parse(out: bytes, files: Sequence[ScanFile], stop: threading.Event | None) -> list[Finding]:
     try:
         answer: Any = json.loads(out)
         if "error" in answer:
