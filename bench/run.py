@@ -520,6 +520,33 @@ def stage_seconds(run: Lines) -> float:
     return run.first(r"http: > POST .*/deploy\b") - run.first(BEFORE_BUNDLE)
 
 
+# What a re-deploy imports between git metadata and its create-deploy request: the
+# bundle stage and the network stage (mixpeek_cli.deploy.pipeline preloads them).
+STAGE_IMPORTS = (
+    "mixpeek_cli.bundle.build, mixpeek_cli.bundle.secrets.files, mixpeek_cli.bundle.source_files,"
+    " httpx, httpcore, mixpeek_cli.service.client, mixpeek_cli.upload"
+)
+IMPORT_COST = (
+    "import sys, time; sys.modules['httpx._main'] = None; import typer, mixpeek_cli.cli,"
+    " mixpeek_cli.deploy.pipeline, mixpeek_cli.config.settings; t = time.perf_counter(); "
+    f"import {STAGE_IMPORTS}; print(time.perf_counter() - t)"
+)
+
+
+def stage_import_seconds(runs: int) -> float:
+    """How long the re-deploy stage's imports take alone, in a fresh interpreter each run."""
+    return median(
+        [
+            float(
+                subprocess.run(
+                    [PYTHON, "-c", IMPORT_COST], capture_output=True, check=True, text=True
+                ).stdout
+            )
+            for _ in range(runs)
+        ]
+    )
+
+
 def bench_redeploy(app: Path, work: Path, emulator: EmulatorProcess, runs: int) -> Row:
     first, again, first_total, again_total = [], [], [], []
     for n in range(runs):
@@ -549,6 +576,7 @@ def bench_redeploy(app: Path, work: Path, emulator: EmulatorProcess, runs: int) 
     (app / "bench_round.txt").unlink()
     ratio = median(again) / median(first)
     total_ratio = median(again_total) / median(first_total)
+    imports = stage_import_seconds(runs)
     return Row(
         "unchanged re-deploy: bundle + upload stages",
         f"{median(again):.2f} s",
@@ -557,7 +585,8 @@ def bench_redeploy(app: Path, work: Path, emulator: EmulatorProcess, runs: int) 
         "<= 0.1x",
         ratio <= 0.1,
         f"whole command with --no-wait: {median(again_total):.2f} s"
-        f" vs {median(first_total):.2f} s = {total_ratio:.2f}x",
+        f" vs {median(first_total):.2f} s = {total_ratio:.2f}x; the modules the stage"
+        f" imports, alone: {imports * 1000:.0f} ms = {imports / median(first):.2f}x",
     )
 
 

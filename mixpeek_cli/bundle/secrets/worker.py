@@ -27,8 +27,8 @@ from mixpeek_cli.bundle.secrets.scan import Finding, ScanFile, scan_files
 from mixpeek_cli.errors import UsageError
 
 POLL_SECONDS = 0.05
-# Starting a child interpreter costs ~40 ms; a scan of less than this takes less than
-# that on one core, so it is done here (the zip of such a tree is written in a few ms).
+# Starting the child costs ~30 ms; a scan of less than this takes less than that on
+# one core, so it is done here (the zip of such a tree is written in a few ms).
 IN_PROCESS_BYTES = 2 * 1024 * 1024
 
 
