@@ -3,7 +3,9 @@ source_files from the source, with the real CLI against the emulator."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import signal
 import time
 import zipfile
@@ -266,23 +268,31 @@ def test_a_second_ctrl_c_while_the_build_stops_exits_at_once_and_kills_it(
             seen += line
         return seen
 
-    read_until("started")
-    proc.send_signal(signal.SIGINT)
-    read_until("build-got-int")  # the first Ctrl-C reached the build, which goes on
-    second = time.monotonic()
-    proc.send_signal(signal.SIGINT)
-    stdout, rest = proc.communicate(timeout=30)
+    pid_file = vite_app / "build.pid"
+    try:
+        read_until("started")
+        proc.send_signal(signal.SIGINT)
+        read_until("build-got-int")  # the first Ctrl-C reached the build, which goes on
+        second = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        # A build left running keeps our pipes open: this would then time out.
+        stdout, rest = proc.communicate(timeout=30)
 
-    assert proc.returncode == 130, rest
-    assert time.monotonic() - second < STOP_SECONDS - 1
-    assert "interrupted again: exiting now" in rest
-    assert "Traceback" not in rest and stdout == ""
-    build_pid = int((vite_app / "build.pid").read_text())
-    deadline = time.monotonic() + 10
-    while live_members(build_pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert live_members(build_pid) == []
-    assert_nothing_sent(emu)
+        assert proc.returncode == 130, rest
+        assert time.monotonic() - second < STOP_SECONDS - 1
+        assert "interrupted again: exiting now" in rest
+        assert "Traceback" not in rest and stdout == ""
+        build_pid = int(pid_file.read_text())
+        deadline = time.monotonic() + 10
+        while live_members(build_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert live_members(build_pid) == []
+        assert_nothing_sent(emu)
+    finally:  # checked above; this only keeps a failed run from leaving a build behind
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.killpg(int(pid_file.read_text()), signal.SIGKILL)
+        proc.kill()
 
 
 def test_a_build_that_writes_the_same_output_again_reuses_the_upload(

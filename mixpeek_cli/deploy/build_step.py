@@ -111,10 +111,13 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     """Pass the Ctrl-C on to the whole build, give it a moment, then kill what is left.
 
     A second Ctrl-C while it stops kills it at once: exiting would otherwise leave a
-    build that ignores Ctrl-C running on its own, with no terminal to stop it from.
+    build that ignores Ctrl-C running on its own, with no terminal to stop it from. That
+    handler is in place before the first one is passed on: a second Ctrl-C sent as soon
+    as the build reacts to the first (a person, a test) would otherwise find the plain
+    exit-now handler, and leave the build running.
     """
-    _signal(proc, signal.SIGINT)
     with interrupts.before_exit_now(lambda: _signal(proc, signal.SIGKILL)):
+        _signal(proc, signal.SIGINT)
         try:
             proc.wait(timeout=STOP_SECONDS)
         except subprocess.TimeoutExpired:
