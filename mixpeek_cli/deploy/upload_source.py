@@ -30,13 +30,18 @@ def deploy_bundle(
     trace: Callable[[str], None] | None,
     root: Path,
     git: GitInfo,
+    beside_zip: Callable[[], None] | None = None,
 ) -> DeployResult:
-    """Bundle ``root`` (the working tree, or a commit's files) and deploy it."""
+    """Bundle ``root`` (the working tree, or a commit's files) and deploy it.
+
+    ``beside_zip`` runs on a thread while the zip is written (if one is)."""
     message = resolve_message(request.message, git)
 
     from mixpeek_cli.deploy.prepare import prepare_bundle
 
-    prepared = prepare_bundle(settings, request, reporter, root=root, refuse=not request.dry_run)
+    prepared = prepare_bundle(
+        settings, request, reporter, root=root, refuse=not request.dry_run, beside_zip=beside_zip
+    )
     bundle, sources = prepared.bundle, prepared.sources
     try:
         largest = heapq.nsmallest(LARGEST_SHOWN, bundle.files, key=lambda f: (-f.size, f.path))
