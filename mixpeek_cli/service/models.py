@@ -99,7 +99,7 @@ class LogLine:
     ts: float | None = None
 
 
-def _text(data: Mapping[str, Any], key: str, *, required: bool, what: str) -> str | None:
+def text_field(data: Mapping[str, Any], key: str, *, required: bool, what: str) -> str | None:
     value = data.get(key)
     if value is None and not required:
         return None
@@ -108,20 +108,20 @@ def _text(data: Mapping[str, Any], key: str, *, required: bool, what: str) -> st
     return value
 
 
-def _optional_int(data: Mapping[str, Any], key: str) -> int | None:
+def optional_int(data: Mapping[str, Any], key: str) -> int | None:
     value = data.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def parse_upload_url(data: Mapping[str, Any]) -> UploadUrl:
     what = "upload-url answer"
-    url = _text(data, "upload_url", required=True, what=what) or ""
+    url = text_field(data, "upload_url", required=True, what=what) or ""
     if not url.startswith(("https://", "http://")):
         raise ApiError("the API's upload-url answer has no http(s) 'upload_url'")
     return UploadUrl(
         upload_url=url,
-        bundle_s3_key=_text(data, "bundle_s3_key", required=True, what=what) or "",
-        expires_in=_optional_int(data, "expires_in"),
+        bundle_s3_key=text_field(data, "bundle_s3_key", required=True, what=what) or "",
+        expires_in=optional_int(data, "expires_in"),
     )
 
 
@@ -132,10 +132,11 @@ def parse_upload_check(data: Mapping[str, Any], *, key: str) -> UploadCheck:
     etag = data.get("etag")
     modified = data.get("last_modified")
     return UploadCheck(
-        bundle_s3_key=_text(data, "bundle_s3_key", required=False, what="verify answer") or key,
+        bundle_s3_key=text_field(data, "bundle_s3_key", required=False, what="verify answer")
+        or key,
         exists=exists,
         etag=etag if isinstance(etag, str) else None,
-        size_bytes=_optional_int(data, "size_bytes"),
+        size_bytes=optional_int(data, "size_bytes"),
         last_modified=modified if isinstance(modified, str) else None,
     )
 
@@ -143,16 +144,16 @@ def parse_upload_check(data: Mapping[str, Any], *, key: str) -> UploadCheck:
 def parse_deploy(data: Mapping[str, Any], *, app_id: str) -> DeployInfo:
     what = "deploy answer"
     return DeployInfo(
-        app_id=_text(data, "app_id", required=False, what=what) or app_id,
-        deploy_id=_text(data, "deploy_id", required=True, what=what) or "",
-        status=_text(data, "status", required=True, what=what) or "",
-        environment=_text(data, "environment", required=False, what=what),
-        message=_text(data, "message", required=False, what=what),
+        app_id=text_field(data, "app_id", required=False, what=what) or app_id,
+        deploy_id=text_field(data, "deploy_id", required=True, what=what) or "",
+        status=text_field(data, "status", required=True, what=what) or "",
+        environment=text_field(data, "environment", required=False, what=what),
+        message=text_field(data, "message", required=False, what=what),
         error=_error_text(data.get("error")),
-        source=_text(data, "source", required=False, what=what),
-        bundle_s3_key=_text(data, "bundle_s3_key", required=False, what=what),
-        queued_at=_text(data, "queued_at", required=False, what=what),
-        queued_by=_text(data, "queued_by", required=False, what=what),
+        source=text_field(data, "source", required=False, what=what),
+        bundle_s3_key=text_field(data, "bundle_s3_key", required=False, what=what),
+        queued_at=text_field(data, "queued_at", required=False, what=what),
+        queued_by=text_field(data, "queued_by", required=False, what=what),
         smoke_test=parse_smoke_test(data.get("smoke_test")),
     )
 
@@ -191,7 +192,7 @@ def parse_app(data: Mapping[str, Any], *, app_id: str) -> AppInfo:
     meta = data.get("meta")
     title = meta.get("title") if isinstance(meta, dict) else None
     return AppInfo(
-        app_id=_text(data, "app_id", required=False, what="app") or app_id,
+        app_id=text_field(data, "app_id", required=False, what="app") or app_id,
         slug=slug if isinstance(slug, str) and slug else None,
         title=title if isinstance(title, str) else None,
         extra=dict(data),
@@ -365,8 +366,8 @@ def parse_diff(data: Mapping[str, Any], *, from_version: int, to_version: int) -
     for item in files:
         if not isinstance(item, dict) or not isinstance(item.get("path"), str):
             continue
-        old, new = _optional_int(item, "old_size"), _optional_int(item, "new_size")
-        delta = _optional_int(item, "size_delta")
+        old, new = optional_int(item, "old_size"), optional_int(item, "new_size")
+        delta = optional_int(item, "size_delta")
         if delta is None and old is not None and new is not None:
             delta = new - old
         status = item.get("status")
@@ -411,13 +412,13 @@ class VersionDownload:
 
 
 def parse_download(data: Mapping[str, Any], *, version: int) -> VersionDownload:
-    url = _text(data, "download_url", required=True, what="download answer") or ""
+    url = text_field(data, "download_url", required=True, what="download answer") or ""
     if not url.startswith(("https://", "http://")):
         raise ApiError("the API's download answer has no http(s) 'download_url'")
     return VersionDownload(
         download_url=url,
         version=_version_number(data.get("version")) or version,
-        expires_in=_optional_int(data, "expires_in"),
+        expires_in=optional_int(data, "expires_in"),
     )
 
 
@@ -432,10 +433,10 @@ class Restored:
 def parse_restore(data: Mapping[str, Any], *, app_id: str, version: int) -> Restored:
     what = "restore answer"
     return Restored(
-        app_id=_text(data, "app_id", required=False, what=what) or app_id,
+        app_id=text_field(data, "app_id", required=False, what=what) or app_id,
         version=_version_number(data.get("version")) or version,
-        deploy_id=_text(data, "deploy_id", required=True, what=what) or "",
-        environment=_text(data, "environment", required=False, what=what),
+        deploy_id=text_field(data, "deploy_id", required=True, what=what) or "",
+        environment=text_field(data, "environment", required=False, what=what),
     )
 
 
