@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from mixpeek_cli.config.settings import Settings
     from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
-    from mixpeek_cli.service.models import VersionDiff, VersionRecord
+    from mixpeek_cli.service.versions import VersionDiff, VersionRecord
 
 versions_app = typer.Typer(
     help="An app's versions: list, compare, download and restore them.", no_args_is_help=True

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mixpeek_cli.errors import UsageError
-from mixpeek_cli.service.models import VersionRecord
+from mixpeek_cli.service.versions import VersionRecord
 
 LIST_HINT = "mixpeek versions list shows them"
 

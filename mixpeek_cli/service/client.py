@@ -22,25 +22,27 @@ from mixpeek_cli.service.models import (
     AppInfo,
     DeployInfo,
     LogLine,
-    Restored,
     UploadCheck,
     UploadUrl,
-    VersionDiff,
-    VersionDownload,
-    VersionRecord,
     parse_app,
     parse_apps,
     parse_deploy,
-    parse_diff,
-    parse_download,
     parse_log_data,
     parse_log_entries,
-    parse_restore,
     parse_upload_check,
     parse_upload_url,
-    parse_versions,
 )
 from mixpeek_cli.service.retry import RETRYABLE_STATUS, RetryPolicy
+from mixpeek_cli.service.versions import (
+    Restored,
+    VersionDiff,
+    VersionDownload,
+    VersionRecord,
+    parse_diff,
+    parse_download,
+    parse_restore,
+    parse_versions,
+)
 
 BUNDLE_FILENAME = "bundle.zip"
 BUNDLE_CONTENT_TYPE = "application/zip"
