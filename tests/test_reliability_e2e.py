@@ -254,6 +254,8 @@ def test_ctrl_c_while_bundling_removes_the_temporary_zip(cli_env, remote_env, tm
 
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
+    assert "error: interrupted while bundling; nothing was sent" in stderr
+    assert "run the deploy again" in stderr
     assert zips() == []
     assert emu.state.requests == []
 

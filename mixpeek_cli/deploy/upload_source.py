@@ -39,9 +39,19 @@ def deploy_bundle(
 
     from mixpeek_cli.deploy.prepare import prepare_bundle
 
-    prepared = prepare_bundle(
-        settings, request, reporter, root=root, refuse=not request.dry_run, beside_zip=beside_zip
-    )
+    try:
+        prepared = prepare_bundle(
+            settings,
+            request,
+            reporter,
+            root=root,
+            refuse=not request.dry_run,
+            beside_zip=beside_zip,
+        )
+    except KeyboardInterrupt:  # a Ctrl-C during the build says so itself (Interrupted)
+        raise Interrupted(
+            "interrupted while bundling; nothing was sent", hint="run the deploy again"
+        ) from None
     bundle, sources = prepared.bundle, prepared.sources
     try:
         largest = heapq.nsmallest(LARGEST_SHOWN, bundle.files, key=lambda f: (-f.size, f.path))

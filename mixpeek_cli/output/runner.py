@@ -94,7 +94,7 @@ def run_command(output: Output, body: Callable[[Console, Reporter], int]) -> int
         finally:
             reporter.close()
     except KeyboardInterrupt:
-        return _fail(output, console, Interrupted("interrupted"))
+        return _fail(output, console, Interrupted("interrupted", hint="run the command again"))
     except MixpeekError as exc:
         return _fail(output, console, exc)
     except OSError as exc:
