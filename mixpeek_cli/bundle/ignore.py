@@ -129,7 +129,7 @@ class IgnoreRules:
         self, prefix: str, sources: Iterable[_Source], inputs: IgnoreInputs | None = None
     ) -> None:
         # Imported here: a replayed walk (walk_cache) needs no rules, so no pathspec.
-        from pathspec import GitIgnoreSpec
+        from pathspec import GitIgnoreSpec, PathSpec
 
         self.prefix = prefix
         self.inputs = inputs or IgnoreInputs()
@@ -144,6 +144,13 @@ class IgnoreRules:
                 line = 0 if source.is_default else number
                 self.rules.append(Rule(source.name, line, raw.rstrip("\r\n")))
         self._spec = GitIgnoreSpec.from_lines(patterns)
+        # A directory is asked about only once the walk kept its parents, and git then
+        # decides it by the last pattern that matches it: a negation naming it (`!dist/`
+        # after `*`) brings it back. GitIgnoreSpec ranks a match on a directory mark below
+        # a file pattern's, right for the files below an excluded directory but not for
+        # the directory itself, asked with its trailing slash; so directories are decided
+        # by plain last-match over the same patterns.
+        self._dir_spec = PathSpec(self._spec.patterns)
         self._any = _union(self._spec)
 
     def _top(self, relpath: str) -> str:
@@ -155,7 +162,8 @@ class IgnoreRules:
     def _check(self, toppath: str) -> tuple[bool, int | None]:
         if self._any is not None and self._any.match(toppath) is None:
             return False, None  # no pattern matches at all: most paths, decided in one call
-        result = self._spec.check_file(toppath)
+        spec = self._dir_spec if toppath.endswith("/") else self._spec
+        result = spec.check_file(toppath)
         return bool(result.include), result.index
 
     def is_excluded_dir(self, relpath: str) -> bool:
