@@ -209,3 +209,15 @@ def test_encoded_bodies_are_the_json_of_the_whole(body: dict[str, object]) -> No
         for key, value in body.items()
     }
     assert json.loads(encode_body(body)) == decoded
+
+
+def test_presigned_urls_stay_out_of_the_answers_reprs() -> None:
+    from mixpeek_cli.service.versions import parse_download
+
+    signed = "https://s3.example/b?X-Amz-Signature=s3cr3t"
+    upload = parse_upload_url({"upload_url": signed, "bundle_s3_key": "k", "expires_in": 60})
+    download = parse_download({"download_url": signed}, version=3)
+
+    assert upload.upload_url == signed and download.download_url == signed
+    assert "s3cr3t" not in repr(upload) and "s3cr3t" not in repr(download)
+    assert "bundle_s3_key='k'" in repr(upload) and "version=3" in repr(download)

@@ -22,12 +22,9 @@ FINAL_STATUSES = frozenset({"complete", "failed"})
 class UploadUrl:
     """``POST .../deploy/upload-url``: where to PUT the zip, and the key to deploy it under."""
 
-    upload_url: str
+    upload_url: str = field(repr=False)  # its query string is a credential
     bundle_s3_key: str
     expires_in: int | None
-
-    def __repr__(self) -> str:  # the URL's query string is a credential
-        return f"UploadUrl(bundle_s3_key={self.bundle_s3_key!r}, expires_in={self.expires_in!r})"
 
 
 @dataclass(frozen=True, kw_only=True)

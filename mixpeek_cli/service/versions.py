@@ -184,12 +184,9 @@ def parse_diff(data: Mapping[str, Any], *, from_version: int, to_version: int) -
 
 @dataclass(frozen=True, kw_only=True)
 class VersionDownload:
-    download_url: str
+    download_url: str = field(repr=False)  # its query string is a credential
     version: int
     expires_in: int | None
-
-    def __repr__(self) -> str:  # the URL's query string is a credential
-        return f"VersionDownload(version={self.version!r})"
 
 
 def parse_download(data: Mapping[str, Any], *, version: int) -> VersionDownload:
