@@ -112,6 +112,7 @@ def test_encoding_round_trips_the_selection_as_json(tmp_path: Path) -> None:
     assert (encoded.count, encoded.skipped) == (2, 1)
     assert EncodedSources.from_bytes(encoded.to_bytes()) == encoded
     assert EncodedSources.from_bytes(b"garbage\n{}") is None
+    assert EncodedSources.from_bytes(b"[1, 0, 0, 0]") is None  # no body line at all
 
 
 @pytest.fixture

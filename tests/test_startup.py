@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from mixpeek_cli.emulator import Emulator
+
 # Libraries only a stage (bundle, git, upload, API, emulator, rich output) needs.
 HEAVY = (
     "httpx",
@@ -123,3 +125,18 @@ def test_an_api_command_loads_httpx_without_its_command_line_client() -> None:
     modules = imported_modules("versions", "list", env=env, rc=ExitCode.API)
     assert "httpx" in modules  # the command really reached for the network
     assert not {"httpx._main", "pygments", "click"} & modules
+
+
+def test_a_deploy_that_does_not_wait_loads_no_follow_or_versions_module(
+    emu: Emulator, app_dir: Path, cli_env: dict[str, str], remote_env: dict[str, str]
+) -> None:
+    """--no-wait never follows a build, and no deploy reads the version records."""
+    env = {**cli_env, **remote_env}
+    follow_only = {"mixpeek_cli.deploy.follow", "mixpeek_cli.service.log_stream", "httpx_sse"}
+    no_wait = imported_modules("deploy", str(app_dir), "-m", "m", "--no-wait", env=env)
+    assert "mixpeek_cli.deploy.create" in no_wait  # the deploy really was created
+    assert not follow_only & no_wait
+    assert "mixpeek_cli.service.versions" not in no_wait
+    waited = imported_modules("deploy", str(app_dir), "-m", "m", env=env)
+    assert follow_only <= waited  # the same listing does show them when a deploy follows
+    assert "mixpeek_cli.service.versions" not in waited

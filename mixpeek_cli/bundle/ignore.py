@@ -249,21 +249,49 @@ def _default_excludes_file() -> Path:
     return base / "git" / "ignore"
 
 
-def _git(root: Path, *args: str) -> str | None:
-    """``git -C root ARGS``'s output, or None when git fails or is not installed."""
+def _git(root: Path, *commands: list[str]) -> list[str | None]:
+    """Each ``git -C root COMMAND``'s output, or None where git fails or is not installed.
+
+    The commands run at the same time: each is mostly git's own start-up.
+    """
+    started: list[subprocess.Popen[bytes] | None] = []
     try:
-        proc = subprocess.run(
-            ["git", "-C", os.fspath(root), *args], capture_output=True, check=False
-        )
-    except OSError:
-        return None
-    return os.fsdecode(proc.stdout).rstrip("\n") if proc.returncode == 0 else None
+        for args in commands:
+            try:
+                started.append(
+                    subprocess.Popen(
+                        ["git", "-C", os.fspath(root), *args],
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+            except OSError:
+                started.append(None)
+        answers: list[str | None] = []
+        for proc in started:
+            if proc is None:
+                answers.append(None)
+                continue
+            out, _ = proc.communicate()
+            answers.append(os.fsdecode(out).rstrip("\n") if proc.returncode == 0 else None)
+        return answers
+    finally:
+        for proc in started:
+            if proc is not None and proc.poll() is None:  # interrupted: do not leave it
+                proc.kill()
+                proc.wait()
 
 
 def _find_repo(root: Path) -> _RepoInfo | None:
     # git itself answers, in two short calls: no GitPython import or repository object,
-    # which cost ~60 ms here and would only read the same two settings.
-    found = _git(root, "rev-parse", "--show-toplevel", "--git-common-dir")
+    # which cost ~60 ms here and would only read the same two settings. --path expands
+    # "~/"; unset (or unreadable config) means git's default file.
+    found, value = _git(
+        root,
+        ["rev-parse", "--show-toplevel", "--git-common-dir"],
+        ["config", "--path", "--get", "core.excludesFile"],
+    )
     if found is None:
         return None  # not in a work tree (or a bare repository, or no git at all)
     top_text, _, common_text = found.partition("\n")
@@ -271,8 +299,6 @@ def _find_repo(root: Path) -> _RepoInfo | None:
         return None
     top = Path(os.path.realpath(top_text))
     common_dir = Path(os.path.realpath(root / common_text))  # a relative answer is from root
-    # --path expands "~/"; unset (or unreadable config) means git's default file.
-    value = _git(root, "config", "--path", "--get", "core.excludesFile")
     if value:
         excludes_file = Path(value)
         if not excludes_file.is_absolute():

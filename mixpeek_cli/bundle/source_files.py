@@ -64,7 +64,7 @@ class SourceFiles:
 class EncodedSources:
     """The selection as the deploy body carries it: a JSON object of path -> content."""
 
-    json: bytes
+    json: bytes | memoryview  # a view of the bytes the cache read back, not a copy
     count: int
     left_out: tuple[int, int, int]  # binary, too large, over the total budget
 
@@ -81,13 +81,16 @@ class EncodedSources:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> EncodedSources | None:
-        header, _, body = data.partition(b"\n")
+        end = data.find(b"\n")
+        if end < 0:
+            return None
         try:
-            count, binary, large, budget = json.loads(header)
+            count, binary, large, budget = json.loads(data[:end])
         except (ValueError, TypeError):
             return None
         if not all(isinstance(n, int) for n in (count, binary, large, budget)):
             return None
+        body = memoryview(data)[end + 1 :]
         return cls(json=body, count=count, left_out=(binary, large, budget))
 
 

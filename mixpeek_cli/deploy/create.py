@@ -46,8 +46,6 @@ def create_and_follow(
     trace: Callable[[str], None] | None = None,
 ) -> DeployResult:
     """POST the deploy, then (unless --no-wait) follow it; ``result`` is filled in and returned."""
-    from mixpeek_cli.deploy.follow import follow_deploy
-
     # A Ctrl-C while the POST is in flight waits for its answer: the deploy may
     # already exist server-side, and the user must learn its id.
     with interrupts.deferred() as held:
@@ -61,6 +59,9 @@ def create_and_follow(
         if not request.wait:
             result.url = site.url(result.environment)
             return result
+        # Only now: --no-wait never needs the log stream's modules (~4 ms to import).
+        from mixpeek_cli.deploy.follow import follow_deploy
+
         followed = follow_deploy(
             api,
             deploy,

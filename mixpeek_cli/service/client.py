@@ -11,7 +11,8 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
@@ -33,16 +34,10 @@ from mixpeek_cli.service.models import (
     parse_upload_url,
 )
 from mixpeek_cli.service.retry import RETRYABLE_STATUS, RetryPolicy
-from mixpeek_cli.service.versions import (
-    Restored,
-    VersionDiff,
-    VersionDownload,
-    VersionRecord,
-    parse_diff,
-    parse_download,
-    parse_restore,
-    parse_versions,
-)
+
+if TYPE_CHECKING:
+    # Imported by the calls that return them: a deploy has no use for them (~3 ms).
+    from mixpeek_cli.service.versions import Restored, VersionDiff, VersionDownload, VersionRecord
 
 BUNDLE_FILENAME = "bundle.zip"
 BUNDLE_CONTENT_TYPE = "application/zip"
@@ -67,8 +62,14 @@ class StreamUnavailable(Exception):
     """The server has no log stream for this deploy (404/405, or not an event stream)."""
 
 
-class RawJson(bytes):
-    """A body value already encoded as JSON: spliced in as it is, not encoded again."""
+@dataclass(frozen=True)
+class RawJson:
+    """A body value already encoded as JSON: spliced in as it is, not encoded again.
+
+    Any bytes-like value: the deploy's ``source_files`` (MiBs) is a view of the bytes the
+    bundle cache read back, copied only once, into the body."""
+
+    data: bytes | memoryview
 
 
 def encode_body(body: Mapping[str, Any]) -> bytes:
@@ -76,11 +77,11 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     values spliced in unchanged (they go last; key order carries no meaning in JSON)."""
     plain = {key: value for key, value in body.items() if not isinstance(value, RawJson)}
     text = json.dumps(plain, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    pieces = [text[:-1].encode("utf-8")]  # without the closing brace
+    pieces: list[bytes | memoryview] = [text[:-1].encode("utf-8")]  # without the closing brace
     separator = b"," if plain else b""
     for key, value in body.items():
         if isinstance(value, RawJson):
-            pieces += [separator, json.dumps(key).encode("utf-8"), b":", value]
+            pieces += [separator, json.dumps(key).encode("utf-8"), b":", value.data]
             separator = b","
     pieces.append(b"}")
     return b"".join(pieces)
@@ -243,19 +244,27 @@ class ApiClient:
 
     def list_versions(self, app_id: str) -> list[VersionRecord]:
         """The app's versions, newest first."""
+        from mixpeek_cli.service.versions import parse_versions
+
         return parse_versions(self._request("GET", f"/v1/apps/{app_id}/versions"))
 
     def diff_versions(self, app_id: str, from_version: int, to_version: int) -> VersionDiff:
+        from mixpeek_cli.service.versions import parse_diff
+
         data = self._request("GET", f"/v1/apps/{app_id}/versions/{from_version}/diff/{to_version}")
         return parse_diff(data, from_version=from_version, to_version=to_version)
 
     def version_download(self, app_id: str, version: int) -> VersionDownload:
+        from mixpeek_cli.service.versions import parse_download
+
         data = self._request("GET", f"/v1/apps/{app_id}/versions/{version}/download")
         return parse_download(data, version=version)
 
     def restore_version(
         self, app_id: str, version: int, environment: str, *, idempotency_key: str
     ) -> Restored:
+        from mixpeek_cli.service.versions import parse_restore
+
         data = self._request(
             "POST",
             f"/v1/apps/{app_id}/versions/{version}/restore",
