@@ -108,23 +108,48 @@ def restore(handler: Handler | None) -> None:
         signal.signal(signal.SIGALRM, handler.previous_alarm)
 
 
+@dataclass
+class ChildCtrlC:
+    """What :func:`passed_to_child` and its block tell each other."""
+
+    started: bool = False  # set by the block once the child process exists
+    interrupted: bool = False  # a Ctrl-C came
+
+
 @contextmanager
-def before_exit_now(cleanup: Callable[[], None]) -> Iterator[None]:
-    """While the block runs (clean-up after a first Ctrl-C), a second Ctrl-C runs
-    ``cleanup`` (something quick: a kill) before the process exits."""
+def passed_to_child(forward: Callable[[], None], kill: Callable[[], None]) -> Iterator[ChildCtrlC]:
+    """Ctrl-C while the block runs a child process (a build) and, after one, stops it.
+
+    The first Ctrl-C is passed on (``forward``) and raised as KeyboardInterrupt, once the
+    block has set ``started``; before that it is only noted, as :func:`deferred` does (one
+    raised inside ``Popen`` would leave a child nothing stops), and the block checks
+    ``interrupted``. Any later Ctrl-C, until the block ends, runs ``kill`` (something
+    quick) and exits at once. One handler from start to end: no moment between the first
+    Ctrl-C and the clean-up it starts lets a second one exit without ``kill``. Once the
+    block has ended after a Ctrl-C, another one exits at once.
+    """
+    state = ChildCtrlC()
     if not _in_main_thread():
-        yield
+        yield state
         return
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        cleanup()
-        _exit_now(signum, frame)
+        if state.interrupted:
+            kill()
+            _exit_now(signum, frame)
+        state.interrupted = True
+        if state.started:
+            forward()
+            # Inside importlib the raise could be lost (see above); the child got the
+            # Ctrl-C all the same, and the block sees ``interrupted`` once it has exited.
+            if not in_import_machinery(frame):
+                raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, handler)
     try:
-        yield
+        yield state
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGINT, _exit_now if state.interrupted else previous)
 
 
 @dataclass

@@ -120,3 +120,55 @@ def test_a_second_ctrl_c_while_the_first_waits_exits_with_130(tmp_path: Path) ->
     assert done.returncode == 130
     assert done.stdout == ""
     assert "interrupted again" in done.stderr
+
+
+def test_a_second_ctrl_c_right_after_the_first_is_raised_still_kills_the_child() -> None:
+    # The moment that used to leave a build running: the first Ctrl-C has been raised,
+    # and the clean-up that stops the child has not begun when the second one comes.
+    script = textwrap.dedent(
+        """
+        import os, signal, time
+        from mixpeek_cli import interrupts
+        interrupts.install()  # the run's own two-stage handler underneath, as in the CLI
+        say = lambda word: print(word, flush=True)
+        with interrupts.passed_to_child(lambda: say("forwarded"), lambda: say("killed")) as c:
+            try:
+                c.started = True
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)
+            except KeyboardInterrupt:
+                say("first raised")
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)
+        say("not reached")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stdout.split() == ["forwarded", "first", "raised", "killed"]
+    assert "interrupted again: exiting now" in done.stderr
+
+
+def test_a_ctrl_c_before_the_child_has_started_is_only_noted() -> None:
+    forwarded: list[str] = []
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        with interrupts.passed_to_child(lambda: forwarded.append("int"), lambda: None) as ctrl_c:
+            signal.raise_signal(signal.SIGINT)  # inside Popen, say: neither raised nor sent
+            assert ctrl_c.interrupted
+            assert forwarded == []
+        # Over after a Ctrl-C: another one exits at once, as after any first Ctrl-C.
+        assert signal.getsignal(signal.SIGINT) is interrupts._exit_now
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_a_block_with_no_ctrl_c_puts_the_handler_back() -> None:
+    previous = signal.getsignal(signal.SIGINT)
+    with interrupts.passed_to_child(lambda: None, lambda: None) as ctrl_c:
+        ctrl_c.started = True
+        assert signal.getsignal(signal.SIGINT) is not previous
+    assert signal.getsignal(signal.SIGINT) is previous
+    assert not ctrl_c.interrupted

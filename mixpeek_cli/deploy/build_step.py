@@ -25,8 +25,10 @@ from mixpeek_cli.errors import Interrupted, UsageError
 from mixpeek_cli.output.reporter import Reporter
 
 TAIL_LINES = 20
-# How long a build may take to stop after Ctrl-C before it is killed.
+# How long a build may take to stop after Ctrl-C before it is killed, and when it is
+# passed the Ctrl-C again meanwhile.
 STOP_SECONDS = 5.0
+AGAIN_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,12 @@ def run_build(command: str, cwd: Path, reporter: Reporter, *, quiet: bool = Fals
     reporter.info(f"building: {command}")
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
-    # A Ctrl-C while the build is being started is held until it has started: one that
-    # landed inside Popen would leave a build running that nothing stops.
-    with interrupts.deferred() as held:
+    build = _Build()
+    with interrupts.passed_to_child(
+        lambda: build.signal(signal.SIGINT), lambda: build.signal(signal.SIGKILL)
+    ) as ctrl_c:
         try:
-            proc = subprocess.Popen(
+            build.proc = proc = subprocess.Popen(
                 command,
                 shell=True,
                 cwd=cwd,
@@ -62,19 +65,23 @@ def run_build(command: str, cwd: Path, reporter: Reporter, *, quiet: bool = Fals
                 f"cannot run the build command {command!r}: {exc.strerror or exc}",
                 hint="check the build command (--build-command / build_command in mixpeek.toml)",
             ) from None
-    try:
-        if held.interrupted:
-            raise KeyboardInterrupt
-        if proc.stdout is not None:
-            for raw in proc.stdout:
-                tail.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
-        code = proc.wait()
-    except KeyboardInterrupt:
-        _stop(proc)
-        raise Interrupted(
-            f"interrupted during the build ({command}); nothing was sent",
-            hint="run the deploy again",
-        ) from None
+        try:
+            ctrl_c.started = True  # inside the try: a Ctrl-C from here on is handled below
+            if ctrl_c.interrupted:  # while the build was being started: passed on now
+                build.signal(signal.SIGINT)
+                raise KeyboardInterrupt
+            if proc.stdout is not None:
+                for raw in proc.stdout:
+                    tail.append(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            code = proc.wait()
+            if ctrl_c.interrupted:  # it came while Python was importing: not raised
+                raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            _stop(proc)
+            raise Interrupted(
+                f"interrupted during the build ({command}); nothing was sent",
+                hint="run the deploy again",
+            ) from None
     if code != 0:
         for line in tail:
             reporter.info(f"  | {line}")
@@ -84,6 +91,16 @@ def run_build(command: str, cwd: Path, reporter: Reporter, *, quiet: bool = Fals
             hint="fix the build (its output is above), or deploy without it: --no-build",
         )
     return BuildRun(command, time.monotonic() - started)
+
+
+class _Build:
+    """The build's process, once started, for the Ctrl-C handler to signal."""
+
+    proc: subprocess.Popen[bytes] | None = None
+
+    def signal(self, signum: int) -> None:
+        if self.proc is not None:
+            _signal(self.proc, signum)
 
 
 def _status(code: int) -> str:
@@ -108,23 +125,22 @@ def _signal(proc: subprocess.Popen[bytes], signum: int) -> None:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """Pass the Ctrl-C on to the whole build, give it a moment, then kill what is left.
+    """Give the build, which the Ctrl-C was passed on to, a moment to stop; then kill what
+    is left of it (a second Ctrl-C meanwhile kills it at once: see run_build).
 
-    A second Ctrl-C while it stops kills it at once: exiting would otherwise leave a
-    build that ignores Ctrl-C running on its own, with no terminal to stop it from. That
-    handler is in place before the first one is passed on: a second Ctrl-C sent as soon
-    as the build reacts to the first (a person, a test) would otherwise find the plain
-    exit-now handler, and leave the build running.
+    The Ctrl-C is passed on once more after :data:`AGAIN_SECONDS`: a shell that was
+    starting its next command when the first came runs that command all the same (dash
+    does), and only a second one reaches it.
     """
-    with interrupts.before_exit_now(lambda: _signal(proc, signal.SIGKILL)):
+    try:
+        proc.wait(timeout=AGAIN_SECONDS)
+    except subprocess.TimeoutExpired:
         _signal(proc, signal.SIGINT)
-        try:
-            proc.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            pass
-        finally:
-            _signal(proc, signal.SIGKILL)
-            proc.wait()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=STOP_SECONDS - AGAIN_SECONDS)
+    finally:
+        _signal(proc, signal.SIGKILL)
+        proc.wait()
 
 
 def build_root(path: Path, output_dir: str | None) -> Path:
