@@ -227,6 +227,17 @@ def test_retries_stop_at_the_overall_timeout(emu, run_cli, remote_env, app_dir):
     assert time.monotonic() - started < 25  # not 8 attempts x 30 s
 
 
+def test_a_status_check_s_retries_stop_at_the_overall_timeout_too(emu, run_cli, remote_env):
+    emu.state.add_fault(method="GET", path="/deploys/", status=503, retry_after=30, times=None)
+
+    started = time.monotonic()
+    result = run_cli("deploys", "status", "dep_x", "--timeout", "2", env=remote_env)
+
+    error = assert_clean_failure(result, 5)
+    assert "503" in error
+    assert time.monotonic() - started < 25  # not 8 attempts x 30 s
+
+
 # -- Ctrl-C -------------------------------------------------------------------------
 
 

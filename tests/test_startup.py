@@ -115,12 +115,14 @@ def test_an_api_command_loads_httpx_without_its_command_line_client() -> None:
 
     from mixpeek_cli.errors import ExitCode
 
-    # Nothing listens on port 1: the command fails to connect, after importing httpx.
+    # Nothing listens on port 1: the command fails to connect, after importing httpx
+    # (its retries stop at the one-second timeout).
     env = {
         **os.environ,
         "MIXPEEK_BASE_URL": "http://127.0.0.1:1",
         "MIXPEEK_API_KEY": "k",
         "MIXPEEK_APP_ID": "app",
+        "MIXPEEK_TIMEOUT": "1",
     }
     modules = imported_modules("versions", "list", env=env, rc=ExitCode.API)
     assert "httpx" in modules  # the command really reached for the network

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,11 +46,16 @@ def remote_settings(
 
 
 def api_client(settings: Settings, output: Output, console: Console) -> tuple[str, ApiClient]:
-    """The app id and a client for it (``--verbose`` traces its exchanges)."""
+    """The app id and a client for it (``--verbose`` traces its exchanges), whose retries
+    stop at the overall ``--timeout``, as a deploy's do."""
     from mixpeek_cli.service.client import ApiClient
 
     app_id, key = settings.require_remote()
     client = ApiClient(
-        settings.base_url, key, namespace=settings.namespace, trace=output.tracer(console)
+        settings.base_url,
+        key,
+        namespace=settings.namespace,
+        trace=output.tracer(console),
+        deadline=time.monotonic() + settings.timeout,
     )
     return app_id, client
