@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,16 +45,8 @@ def remote_settings(
 
 
 def api_client(settings: Settings, output: Output, console: Console) -> tuple[str, ApiClient]:
-    """The app id and a client for it (``--verbose`` traces its exchanges), whose retries
-    stop at the overall ``--timeout``, as a deploy's do."""
-    from mixpeek_cli.service.client import ApiClient
+    """The app id and a client for it (``--verbose`` traces its exchanges)."""
+    from mixpeek_cli.service.client import client_for
 
-    app_id, key = settings.require_remote()
-    client = ApiClient(
-        settings.base_url,
-        key,
-        namespace=settings.namespace,
-        trace=output.tracer(console),
-        deadline=time.monotonic() + settings.timeout,
-    )
-    return app_id, client
+    app_id, _ = settings.require_remote()
+    return app_id, client_for(settings, output.tracer(console))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -17,20 +16,6 @@ if TYPE_CHECKING:
     from mixpeek_cli.deploy.request import DeployRequest
     from mixpeek_cli.output.reporter import Reporter
     from mixpeek_cli.service.client import ApiClient
-
-
-def open_api(settings: Settings, trace: Callable[[str], None] | None) -> ApiClient:
-    """The API client for one deploy: every call's retries stop at the overall --timeout."""
-    from mixpeek_cli.service.client import ApiClient
-
-    _, api_key = settings.require_remote()
-    return ApiClient(
-        settings.base_url,
-        api_key,
-        namespace=settings.namespace,
-        trace=trace,
-        deadline=time.monotonic() + settings.timeout,
-    )
 
 
 def create_and_follow(

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mixpeek_cli.config.settings import Settings
-from mixpeek_cli.deploy.create import create_and_follow, open_api
+from mixpeek_cli.deploy.create import create_and_follow
 from mixpeek_cli.deploy.request import DeployRequest, resolve_message
 from mixpeek_cli.deploy.result import DeployResult
 from mixpeek_cli.errors import UsageError
@@ -57,6 +57,7 @@ def deploy_from_git(
         return result
     app_id, _ = settings.require_remote()
     from mixpeek_cli.deploy.app_lookup import AppLookup
+    from mixpeek_cli.service.client import client_for
 
     body = {
         "message": result.message,
@@ -66,7 +67,7 @@ def deploy_from_git(
         "git_commit_message": git.commit_message,
         "git_author": git.author,
     }
-    with open_api(settings, trace) as api:
+    with client_for(settings, trace) as api:
         site = AppLookup(api, app_id, settings.base_url, trace)
         return create_and_follow(
             api, app_id, body, request, settings, reporter, result, site=site, trace=trace

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mixpeek_cli.deploy.create import create_and_follow, open_api
+from mixpeek_cli.deploy.create import create_and_follow
 from mixpeek_cli.deploy.request import DeployRequest, resolve_message
 from mixpeek_cli.deploy.result import DeployResult
 from mixpeek_cli.errors import Interrupted
@@ -82,10 +82,10 @@ def deploy_bundle(
             return result
         app_id, _ = settings.require_remote()
         from mixpeek_cli.deploy.app_lookup import AppLookup
-        from mixpeek_cli.service.client import RawJson
+        from mixpeek_cli.service.client import RawJson, client_for
         from mixpeek_cli.upload import BundleZip, upload_bundle
 
-        with open_api(settings, trace) as api:
+        with client_for(settings, trace) as api:
             # Only now, with every local stage passed, does anything reach the network.
             site = AppLookup(api, app_id, settings.base_url, trace)
             try:

@@ -36,6 +36,8 @@ from mixpeek_cli.service.models import (
 from mixpeek_cli.service.retry import RETRYABLE_STATUS, RetryPolicy
 
 if TYPE_CHECKING:
+    from mixpeek_cli.config.settings import Settings
+
     # Imported by the calls that return them: a deploy has no use for them (~3 ms).
     from mixpeek_cli.service.versions import Restored, VersionDiff, VersionDownload, VersionRecord
 
@@ -85,6 +87,19 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
             separator = b","
     pieces.append(b"}")
     return b"".join(pieces)
+
+
+def client_for(settings: Settings, trace: Trace | None = None) -> ApiClient:
+    """The client for one command run, deploy or any other: its retries stop at the
+    overall ``--timeout`` (``settings.timeout``)."""
+    _, api_key = settings.require_remote()
+    return ApiClient(
+        settings.base_url,
+        api_key,
+        namespace=settings.namespace,
+        trace=trace,
+        deadline=time.monotonic() + settings.timeout,
+    )
 
 
 class ApiClient:
