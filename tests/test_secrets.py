@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import string
 from pathlib import Path
 
@@ -53,6 +54,15 @@ NEGATIVES = [
     # "sk_" and "xox" inside longer words are not token prefixes.
     "cache = disk_9f8e7d6c5b4a39281726354aQ7\n",
     "v = boxoxb-1234567890123-abcdefghijklmnopqrstuvwx\n",
+    # Private keys talked about, checked for or stood in for, in the escaped forms too.
+    "The file starts with -----BEGIN PRIVATE KEY----- and ends with -----END PRIVATE KEY-----\n",
+    'if (!pem.startsWith("-----BEGIN PRIVATE KEY-----\\n")) throw new Error("bad key");\n',
+    "privateKey: process.env.FIREBASE_PRIVATE_KEY.replace(/\\\\n/g, '\\n'),\n",
+    '"private_key": "-----BEGIN PRIVATE KEY-----\\nYOUR_PRIVATE_KEY\\n-----END PRIVATE KEY-----"\n',
+    'PRIVATE_KEY="-----BEGIN PRIVATE KEY-----\\n...\\n-----END PRIVATE KEY-----\\n"\n',
+    'PRIVATE_KEY="-----BEGIN PRIVATE KEY-----\\n<your key>\\n-----END PRIVATE KEY-----\\n"\n',
+    f'"private_key": "-----BEGIN PRIVATE KEY-----\\n{"X" * 64}\\n-----END PRIVATE KEY-----"\n',
+    f"-----BEGIN RSA PRIVATE KEY-----\r\n{'A' * 64}\r\n-----END RSA PRIVATE KEY-----\r\n",
 ]
 
 
@@ -96,6 +106,69 @@ def test_a_temporary_aws_key_pair_is_found_too():
 @pytest.mark.parametrize("text", NEGATIVES)
 def test_docs_and_placeholders_are_not_findings(text):
     assert list(scan_bytes("README.md", text.encode())) == []
+
+
+def key_lines(n: int = 6) -> list[str]:
+    return [token(string.ascii_letters + string.digits + "+/", 64) for _ in range(n)]
+
+
+def service_account_json() -> str:
+    """A Google/Firebase service account key file as the console downloads it."""
+    pem = "\\n".join(["-----BEGIN PRIVATE KEY-----", *key_lines(), "-----END PRIVATE KEY-----", ""])
+    return (
+        "{\n"
+        '  "type": "service_account",\n'
+        '  "project_id": "demo-app",\n'
+        f'  "private_key_id": "{token(string.hexdigits.lower(), 40)}",\n'
+        f'  "private_key": "{pem}",\n'
+        '  "client_email": "firebase-adminsdk@demo-app.iam.gserviceaccount.com"\n'
+        "}\n"
+    )
+
+
+def dotenv_line() -> str:
+    pem = "\\n".join(["-----BEGIN PRIVATE KEY-----", *key_lines(), "-----END PRIVATE KEY-----", ""])
+    return f'PROJECT_ID=demo-app\nPRIVATE_KEY="{pem}"\n'
+
+
+def encrypted_pem(eol: str) -> str:
+    headers = ["Proc-Type: 4,ENCRYPTED", "DEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF"]
+    lines = ["-----BEGIN RSA PRIVATE KEY-----", *headers, "", *key_lines()]
+    return "line one" + eol + eol.join([*lines, "-----END RSA PRIVATE KEY-----", ""])
+
+
+PRIVATE_KEY_FORMS = {
+    # The key inside JSON: its newlines are the two characters \n.
+    "service account JSON": (service_account_json, 5),
+    "dotenv, quoted and escaped": (dotenv_line, 2),
+    "PEM with CRLF line ends": (lambda: "x\r\n" + pem_block().replace("\n", "\r\n"), 2),
+    "encrypted PEM, CRLF": (lambda: encrypted_pem("\r\n"), 2),
+    "encrypted PEM, escaped": (lambda: encrypted_pem("\\n"), 1),
+    "indented (YAML block, template literal)": (
+        lambda: "key: |\n" + "".join(f"  {line}\n" for line in pem_block().splitlines()),
+        2,
+    ),
+    # JSON inside a JSON string; and PHP's json_encode, which writes / as \/.
+    "escaped twice": (lambda: service_account_json().replace("\\n", "\\\\n"), 5),
+    "slashes escaped": (lambda: service_account_json().replace("/", "\\/"), 5),
+    "newlines stripped": (lambda: "k = '" + pem_block().replace("\n", "") + "'\n", 1),
+}
+
+
+@pytest.mark.parametrize("form", sorted(PRIVATE_KEY_FORMS))
+def test_a_private_key_is_found_in_every_form_a_file_holds_it(form):
+    make, line = PRIVATE_KEY_FORMS[form]
+    text = make()
+
+    findings = list(scan_bytes("serviceAccountKey.json", text.encode()))
+
+    assert [(f.kind, f.line) for f in findings] == [("a private key block", line)]
+    shown = findings[0].describe()
+    assert shown.startswith(f"serviceAccountKey.json:{line} holds a private key block (-----BEGIN")
+    # Masked: the header's first word, then nothing of the key.
+    material = re.findall(r"[A-Za-z0-9+]{12,}", text.split("PRIVATE KEY-----", 1)[1])
+    assert material and not any(run in shown for run in material)
+    assert "PRIVATE KEY-----" not in shown
 
 
 def test_binary_files_are_not_scanned():
@@ -280,3 +353,68 @@ def test_a_large_tree_starts_the_scan_child_during_the_walk(tmp_path, monkeypatc
     assert reused.reused and again.calls == ["release"]
     assert edited.calls == ["scan", "release"]
     assert tiny.calls == ["scan", "release"]  # scanned here: no child to start
+
+
+def test_a_bundle_cached_under_older_rules_is_scanned_again(tmp_path, private_home, monkeypatch):
+    # An upgrade that teaches the scan a new form must not reuse what the old rules passed.
+    from mixpeek_cli.bundle import cache as bundle_cache
+    from mixpeek_cli.bundle.build import build_bundle
+    from mixpeek_cli.bundle.secrets import scan
+    from mixpeek_cli.bundle.secrets.files import make_guard
+    from mixpeek_cli.errors import UsageError
+    from mixpeek_cli.output.reporter import NullReporter
+
+    root = tmp_path / "app"
+    make_file(root, "index.html", "<p>hi</p>\n")
+    make_file(root, "serviceAccountKey.json", service_account_json())
+    with monkeypatch.context() as older:
+        older.setattr(bundle_cache, "RULES_VERSION", scan.RULES_VERSION - 1)
+        older.setattr(scan, "scan_bytes", lambda path, data: iter(()))  # blind to the key
+        build_bundle(root, NullReporter(), guard=make_guard(set(), NullReporter()))
+
+    with pytest.raises(UsageError, match=r"serviceAccountKey\.json:5 holds a private key block"):
+        build_bundle(root, NullReporter(), guard=make_guard(set(), NullReporter()))
+
+
+# -- end to end: the CLI as a subprocess, against the emulator -------------------------
+
+
+def assert_refused(result, path_and_line: str) -> str:  # type: ignore[no-untyped-def]
+    assert result.code == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    [error] = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert f"refusing to upload: {path_and_line} holds a private key block" in error
+    assert ".mixpeekignore" in error and "--include-secret" in error
+    return error
+
+
+def key_material(text: str) -> list[str]:
+    return re.findall(r"[A-Za-z0-9+/]{20,}", text.split("PRIVATE KEY-----", 1)[1])
+
+
+def test_a_service_account_key_in_the_tree_stops_the_deploy(emu, run_cli, remote_env, app_dir):
+    text = service_account_json()
+    (app_dir / "serviceAccountKey.json").write_text(text)
+
+    result = run_cli("deploy", str(app_dir), "-m", "x", env=remote_env)
+
+    assert_refused(result, "serviceAccountKey.json:5")
+    assert not any(run in result.out_and_err for run in key_material(text))
+    assert emu.state.requests == []  # not even the upload URL was asked for
+
+
+def test_a_key_in_a_source_file_outside_the_output_dir_stops_the_deploy(
+    emu, run_cli, remote_env, tmp_path
+):
+    # The zip (dist/) is clean; the key sits in a file only source_files would carry.
+    project = tmp_path / "project"
+    make_file(project, "dist/index.html", "<!doctype html><p>hi</p>\n")
+    make_file(project, "src/main.js", "console.log('hi')\n")
+    text = dotenv_line()
+    make_file(project, "config/prod.env", text)
+
+    result = run_cli("deploy", str(project), "--output-dir", "dist", "-m", "x", env=remote_env)
+
+    assert_refused(result, "config/prod.env:2")
+    assert not any(run in result.out_and_err for run in key_material(text))
+    assert emu.state.requests == []

@@ -24,6 +24,10 @@ _O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # O_BINARY: no newline trans
 # Larger files are data (models, media), not where people paste tokens.
 MAX_SCAN_BYTES = 8 * 1024 * 1024
 MIN_ENTROPY = 3.0  # bits per character of the random part; real tokens are near 5
+# Part of the re-deploy cache's key (mixpeek_cli.bundle.cache): findings kept with a bundle
+# made under other rules are not reused, or an unchanged tree scanned before a pattern was
+# added would never be scanned for it. Bump it with any change to what the scan finds.
+RULES_VERSION = 2
 
 
 class ScanFile(Protocol):
@@ -76,16 +80,24 @@ class _Pattern:
     word_start: bool = False
 
 
+# A PEM block's line break, as a file holds it: a real one (LF or CRLF), or the two
+# characters `\n` of a key inside a JSON string or a quoted dotenv value (a Google service
+# account's `serviceAccountKey.json`, `PRIVATE_KEY="-----BEGIN…\n…"`), `\\n` once more
+# escaped (JSON inside a JSON string), or none at all (newlines stripped on pasting).
+_PEM_BREAK = rb"(?:[ \t]*(?:\r?\n|(?:\\+r)?\\+n))*[ \t]*"
+_PRIVATE_KEY = re.compile(
+    rb"(?P<shown>-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)"
+    # Header lines (`Proc-Type: 4,ENCRYPTED`, PGP's `Version: …`), then the base64 body;
+    # `\/` is a slash as PHP's json_encode writes it.
+    rb"(?:"
+    + _PEM_BREAK
+    + rb"[A-Za-z][A-Za-z0-9-]*: [^\r\n\\]*)*"
+    + _PEM_BREAK
+    + rb"(?P<body>(?:[A-Za-z0-9+/=]|\\/){40,})"
+)
+
 _PATTERNS = (
-    _Pattern(
-        "a private key block",
-        b"PRIVATE KEY",
-        re.compile(
-            rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----\r?\n"
-            rb"(?:[A-Za-z0-9-]+: [^\n]*\r?\n)*\r?\n?[A-Za-z0-9+/=]{40,}"
-        ),
-        len("-----BEGIN "),
-    ),
+    _Pattern("a private key block", b"PRIVATE KEY", _PRIVATE_KEY, len("-----BEGIN ")),
     _Pattern(
         "a Stripe live key",
         b"k_live_",
@@ -165,11 +177,15 @@ def scan_bytes(path: str, data: bytes) -> Iterator[Finding]:
             if pattern.word_start and match.start() and data[match.start() - 1] in _WORD:
                 continue
             value = match.group(0).decode("ascii", "replace")
-            if pattern.kind != "a private key block" and _is_placeholder(value):
+            if pattern.regex is _PRIVATE_KEY:
+                # Not the word tests: a long random body holds "your" or "xxxx" by chance.
+                if _entropy(match.group("body").decode("ascii")) < MIN_ENTROPY:
+                    continue  # `AAAA…` or `XXXX…`: a placeholder
+                value = match.group("shown").decode("ascii")
+            elif _is_placeholder(value):
                 continue
-            shown = value.splitlines()[0] if "\n" in value else value
             yield Finding(
-                path, _line_of(data, match.start()), pattern.kind, _mask(shown, pattern.prefix_len)
+                path, _line_of(data, match.start()), pattern.kind, _mask(value, pattern.prefix_len)
             )
     if not _passes(data, _AWS_GATE):
         return
