@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,14 +54,29 @@ class Walk:
     plain: bool = True
 
 
+# What makes a name unsafe to ship: a byte that is not UTF-8 (decoded by Python as a lone
+# surrogate), a control character (C0, DEL, C1: an extractor or terminal that prints the
+# name runs it: ESC[2J clears the screen), or a backslash, which Windows and many unzip
+# tools read as a folder separator (`a\b.js` would land as `a/b.js`, or fail).
+_UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\\\ud800-\udfff]")
+
+
 def _check_name(rel: str) -> None:
-    try:
-        rel.encode("utf-8")
-    except UnicodeEncodeError:
-        raise UsageError(
-            f"cannot bundle {os.fsencode(rel)!r}: its name is not valid UTF-8",
-            hint="rename it (or add it to .mixpeekignore)",
-        ) from None
+    """Refuse a name the zip cannot carry as it is meant (one regex search per file)."""
+    found = _UNSAFE_NAME.search(rel)
+    if found is None:
+        return
+    char = found.group()
+    if "\ud800" <= char <= "\udfff":
+        shown, why = repr(os.fsencode(rel)), "its name is not valid UTF-8"
+    elif char == "\\":
+        shown = repr(rel)
+        why = "its name holds a backslash, which Windows and unzip tools read as a folder separator"
+    else:
+        shown, why = repr(rel), f"its name holds the control character {char!r}"
+    raise UsageError(
+        f"cannot bundle {shown}: {why}", hint="rename it (or add it to .mixpeekignore)"
+    )
 
 
 def _kind(mode: int) -> str:
@@ -137,6 +153,8 @@ def walk(
                 continue
             if rules.is_excluded_file(rel):
                 continue
+            # Here, before a warning could print the name raw, and only for what is kept.
+            _check_name(rel)
             if entry.is_symlink():
                 found.plain = False
                 link = _symlink_file(entry.path, rel, real_root, rules, reporter)
@@ -197,8 +215,6 @@ def _walked(
 ) -> list[BundleFile]:
     found = walk(root, rules, reporter, watch)
     files = found.files
-    for file in files:
-        _check_name(file.path)
     files.sort(key=_sort_key)
     if not files:
         hint = "check .gitignore / .mixpeekignore"
