@@ -104,13 +104,17 @@ def _hint(project: Path, output_dir: str | None) -> str:
 
 def _source_warning(paths: Sequence[str], project: Path) -> str | None:
     """An index.html at the root of a project that has a build script is often its source
-    (Vite's index.html loads /src/main.ts): Canvas takes it, and serves a broken site."""
+    (Vite's index.html loads /src/main.ts): Canvas takes it, and serves a broken site.
+
+    A frontend `mixpeek init` detects is built before this, unless a build setting was
+    given (see deploy/prepare.py); what reaches here is one it does not know, or one the
+    user chose to ship as it is."""
     if "package.json" not in paths or not _has_build_script(project):
         return None
     return (
         "this bundle is PATH with its package.json: if that is a frontend's source, Canvas "
-        "will serve it unbuilt; set the build command and output directory (mixpeek init "
-        "detects them)"
+        "will serve it unbuilt; set the build command and output directory (--build-command "
+        "and --output-dir, or build_command and output_dir in mixpeek.toml)"
     )
 
 

@@ -75,7 +75,9 @@ def deploy(
     """Build and bundle PATH, upload it and deploy it; follow the deploy until it is final.
 
     With a build command it runs first; with an output directory, that directory's
-    contents are what ships (a built frontend's dist/, build/ or out/).
+    contents are what ships (a built frontend's dist/, build/ or out/). With neither set
+    (flag, env or mixpeek.toml), a frontend mixpeek init detects is built and its output
+    ships, and the CLI says so.
     """
     output = Output(json=json_output, quiet=quiet, verbose=verbose)
 

@@ -50,6 +50,9 @@ def prepare_bundle(
 ) -> Prepared:
     """Build (unless ``request.build`` is off), bundle and check the project at ``root``.
 
+    The build command and output directory are the settings', or, when none is set
+    anywhere, the detected frontend's (:func:`build_settings`).
+
     ``refuse``: a bundle Canvas would refuse is a UsageError here (a deploy); otherwise
     the failed check is only reported in the result (``--dry-run``, ``bundle -o``).
     ``beside_zip``: see :func:`mixpeek_cli.bundle.build.build_bundle`.
@@ -61,10 +64,10 @@ def prepare_bundle(
     from mixpeek_cli.bundle.source_files import sources_for, sources_of_project
     from mixpeek_cli.deploy.build_step import build_root, run_build
 
+    build_command, output_dir = build_settings(settings, request, root, reporter)
     build = None
-    if settings.build_command and request.build:
-        build = run_build(settings.build_command, root, reporter, quiet=request.quiet)
-    output_dir = settings.output_dir
+    if build_command and request.build:
+        build = run_build(build_command, root, reporter, quiet=request.quiet)
     guard = make_guard(request.include_secrets, reporter)
     bundle = build_bundle(
         build_root(root, output_dir),
@@ -94,3 +97,53 @@ def prepare_bundle(
         bundle.cleanup()
         raise
     return Prepared(bundle, sources, check, build, output_dir)
+
+
+# Detection runs only when neither setting came from anywhere (flag, env, mixpeek.toml):
+# whatever the user set, even an empty build_command, is taken as given.
+_PIN = "pin it: mixpeek init, or build_command and output_dir in mixpeek.toml"
+
+
+def build_settings(
+    settings: Settings, request: DeployRequest, root: Path, reporter: Reporter
+) -> tuple[str | None, str | None]:
+    """The build command and output directory to use for the project at ``root``.
+
+    With no build setting from any source, the frontend `mixpeek init` would detect in
+    ``root`` (a ``--ref`` checkout: the commit's package.json) is built and its output
+    ships, said in one line. Canvas serves no unbuilt source, so shipping PATH as it is
+    would deploy a blank page: a detected frontend that cannot be built here (--no-build
+    without its output, or one that will not export a static site) stops instead.
+    """
+    if not _unset(settings, "build_command") or not _unset(settings, "output_dir"):
+        return settings.build_command, settings.output_dir
+    from mixpeek_cli.config.frontends import detect_frontend
+
+    frontend = detect_frontend(root)
+    if frontend is None or frontend.output_dir is None:  # unknown, or plain HTML
+        return None, None
+    found = f"detected {frontend.name} ({frontend.reason})"
+    out = frontend.output_dir
+    if frontend.note:
+        raise UsageError(
+            f"{found}, which does not deploy to Canvas as it stands; nothing was sent",
+            hint=f"{frontend.note}; or set build_command and output_dir in mixpeek.toml",
+        )
+    if request.build:
+        reporter.info(
+            f"{found}: building with `{frontend.build_command}`, shipping {out}/ ({_PIN})"
+        )
+        return frontend.build_command, out
+    if not (root / out).is_dir():
+        raise UsageError(
+            f"{found}, but --no-build and there is no {out}/ to ship; nothing was sent",
+            hint="a commit's checkout holds no build output: deploy it without --no-build"
+            if request.ref is not None
+            else f"build it first ({frontend.build_command}), or deploy without --no-build",
+        )
+    reporter.info(f"{found}: not building (--no-build), shipping the existing {out}/ ({_PIN})")
+    return None, out
+
+
+def _unset(settings: Settings, key: str) -> bool:
+    return getattr(settings, key) is None and settings.sources.get(key, "unset") == "unset"
