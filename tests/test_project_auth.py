@@ -226,7 +226,7 @@ def test_login_rejects_an_empty_or_multi_word_key(piped, cli_env):
     assert "no API key given" in empty.stderr
     spaced = piped("sk one two\n", "login", "--api-key-stdin")
     assert spaced.code == 2
-    assert "whitespace" in spaced.stderr
+    assert "the API key (from stdin) holds a space" in spaced.stderr
     assert not credentials_file(cli_env).exists()
 
 

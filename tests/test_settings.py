@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mixpeek_cli.config.settings import resolve_settings
+from mixpeek_cli.config.settings import check_api_key, read_project_file, resolve_settings
 from mixpeek_cli.errors import UsageError
 
 
@@ -83,6 +83,16 @@ def test_malformed_project_file_names_line_and_column(tmp_path):
     assert "line 2" in message and "column" in message
 
 
+def test_require_remote_names_everything_missing_at_once(tmp_path):
+    s = resolve_settings(root=tmp_path, env={})
+    with pytest.raises(UsageError) as info:
+        s.require_remote()
+    assert info.value.one_line() == (
+        "no app id and no API key. pass -a/--app APP_ID, set MIXPEEK_APP_ID, or add app_id "
+        "to mixpeek.toml; and set MIXPEEK_API_KEY, pass --api-key, or run mixpeek login"
+    )
+
+
 def test_require_remote_names_what_to_set(tmp_path):
     s = resolve_settings(root=tmp_path, env={"MIXPEEK_API_KEY": "k"})
     with pytest.raises(UsageError, match="MIXPEEK_APP_ID"):
@@ -146,5 +156,82 @@ def test_an_output_dir_outside_path_is_refused(tmp_path, bad):
 
 def test_a_build_command_that_is_not_a_string_is_refused(tmp_path):
     write_project(tmp_path, "build_command = 3\n")
-    with pytest.raises(UsageError, match="invalid build command"):
+    with pytest.raises(UsageError, match="build_command must be a string, not a number"):
         resolve_settings(root=tmp_path, env={})
+
+
+@pytest.mark.parametrize(
+    ("given", "kind"),
+    [
+        ("sk_a\nsk_b", "a newline"),
+        ("sk_a\rsk_b", "a carriage return"),
+        ("sk_a\tsk_b", "a tab"),
+        ("sk_a\x00", "a NUL byte"),  # NUL is not whitespace: not stripped at the end
+        ("sk_a sk_b", "a space"),
+        ("sk_a\x08", "a control character (U+0008)"),
+        ("\u200bsk_a", "a non-ASCII character (U+200B ZERO WIDTH SPACE)"),
+        ("sk_a\u00a0", "a non-ASCII character (U+00A0 NO-BREAK SPACE)"),  # not stripped either
+    ],
+)
+def test_a_key_holding_what_no_key_holds_is_refused_by_source(tmp_path, given, kind):
+    for env, flag, source in (
+        ({"MIXPEEK_API_KEY": given}, None, "MIXPEEK_API_KEY"),
+        ({}, given, "--api-key"),
+    ):
+        with pytest.raises(UsageError) as info:
+            resolve_settings(root=tmp_path, env=env, api_key=flag)
+        assert info.value.one_line() == f"the API key (from {source}) holds {kind}. re-copy it"
+        assert "sk_a" not in info.value.one_line()
+    with pytest.raises(UsageError, match="from mixpeek login"):
+        resolve_settings(root=tmp_path, env={}, stored_key=lambda: given)
+
+
+def test_whitespace_around_a_key_is_stripped_and_blank_is_unset(tmp_path):
+    assert check_api_key(" \tsk_key\r\n", "x") == "sk_key"
+    env = {"MIXPEEK_API_KEY": "sk_env\n"}
+    assert resolve_settings(root=tmp_path, env=env).api_key == "sk_env"
+    assert resolve_settings(root=tmp_path, env={}, api_key=" sk_flag ").api_key == "sk_flag"
+    blank = resolve_settings(root=tmp_path, env={"MIXPEEK_API_KEY": "\n"}, stored_key=lambda: None)
+    assert (blank.api_key, blank.sources["api_key"]) == (None, "unset")
+    # A blank env key gives the stored key its turn, as an empty one does.
+    stored = resolve_settings(
+        root=tmp_path, env={"MIXPEEK_API_KEY": " "}, stored_key=lambda: "sk_stored\n"
+    )
+    assert (stored.api_key, stored.sources["api_key"]) == ("sk_stored", "user config")
+
+
+def test_a_project_file_that_is_not_utf8_names_the_file_and_line(tmp_path):
+    (tmp_path / "mixpeek.toml").write_bytes(b'app_id = "a"\n# caf\xe9\n')
+    with pytest.raises(UsageError) as info:
+        read_project_file(tmp_path)
+    assert info.value.one_line() == (
+        f"{tmp_path / 'mixpeek.toml'} is not UTF-8 text (byte 0xE9 on line 2). save it as UTF-8"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ("app_id = 5", "app_id must be a string, not a number"),
+        ("environment = [1]", "environment must be a string, not an array"),
+        ("namespace = 1.5", "namespace must be a string, not a number"),
+        ("output_dir = false", "output_dir must be a string, not a boolean"),
+        ("app_id = 1979-05-27", "app_id must be a string, not a date"),
+        ("[app_id]\nx = 1", "app_id must be a string, not a table"),
+    ],
+)
+def test_a_project_setting_of_the_wrong_type_is_refused(tmp_path, text, what):
+    write_project(tmp_path, text + "\n")
+    with pytest.raises(UsageError) as info:
+        resolve_settings(root=tmp_path, env={"MIXPEEK_APP_ID": "env_app"})
+    assert f"mixpeek.toml: {what}" in info.value.one_line()
+
+
+def test_a_bad_value_names_where_it_was_set(tmp_path):
+    write_project(tmp_path, 'environment = "prod"\nnamespace = "a b"\n')
+    with pytest.raises(UsageError, match=r"invalid environment 'prod' \(from mixpeek.toml\)"):
+        resolve_settings(root=tmp_path, env={})
+    with pytest.raises(UsageError, match=r"invalid namespace 'a b' \(from mixpeek.toml\)"):
+        resolve_settings(root=tmp_path, env={}, environment="staging")
+    with pytest.raises(UsageError, match=r"invalid app id 'a/b' \(from MIXPEEK_APP_ID\)"):
+        resolve_settings(root=tmp_path, env={"MIXPEEK_APP_ID": "a/b"}, environment="staging")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import api_client, remote_settings
+from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
@@ -42,7 +42,7 @@ def list_apps(
     verbose: options.Verbose = False,
 ) -> None:
     """List the apps: id, slug, title and production URL (a table on a terminal)."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         rows = fetch_apps(reporter, output, console, api_key, base_url, namespace)
@@ -116,7 +116,7 @@ def open_app(
 ) -> None:
     """Open the app's URL in the browser (production, or -e staging); print it when there
     is no display, with --print, or with --json."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.errors import ApiError

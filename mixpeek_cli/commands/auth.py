@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mixpeek_cli.commands import options
+from mixpeek_cli.commands.common import key_redactor
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
@@ -44,15 +45,16 @@ def login(
 
         if api_key_stdin or not sys.stdin.isatty():
             # One line: a key piped with a trailing newline must not store the newline.
-            raw = sys.stdin.readline()
+            raw, source = sys.stdin.readline(), "stdin"
         elif can_prompt():
             raw = typer.prompt("Mixpeek API key", hide_input=True, err=True)
+            source = "the prompt"
         else:
             raise UsageError(
                 "no terminal to ask for the key on",
                 hint="pipe it in: printenv MIXPEEK_API_KEY | mixpeek login --api-key-stdin",
             )
-        path = store_key(check_key(raw))
+        path = store_key(check_key(raw, source))
         reporter.info(f"API key stored in {path}; it is used when no flag or env var sets one")
         output.emit({"stored": True, "path": str(path)}, str(path))
         return 0
@@ -106,7 +108,7 @@ def whoami(
     login), default. The key itself is never shown, not even in part. A refused key
     exits 4, another failed check 5.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.commands.common import remote_settings
@@ -185,7 +187,9 @@ def _check(settings: Settings, output: Output, console: Console) -> tuple[dict[s
         with client as api:
             found = api.get_app(settings.app_id)
     except MixpeekError as exc:
-        failed = {"ok": False, "error": exc.one_line(), "slug": None, "urls": None}
+        # Shown in the summary, not through run_command's failure path: redact it here.
+        error = output.redact(exc.one_line())
+        failed = {"ok": False, "error": error, "slug": None, "urls": None}
         return failed, int(exc.exit_code)
     urls = None
     if found.slug:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from mixpeek_cli.commands import options
+from mixpeek_cli.commands.common import key_redactor
 from mixpeek_cli.output.runner import Output, can_prompt, run_command
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def deploy(
     (flag, env or mixpeek.toml), a frontend mixpeek init detects is built and its output
     ships, and the CLI says so.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.config.credentials import stored_key_reader

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import api_client, remote_settings
+from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def status(
     verbose: options.Verbose = False,
 ) -> None:
     """Show a deploy's status; with --wait, follow it (build log included) like `deploy`."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.deploy.follow import follow_deploy
@@ -135,7 +135,7 @@ def logs(
     A finished deploy's whole log is printed; a running one's lines so far. With
     --follow the exit code is the deploy's, as for `mixpeek deploy`.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.deploy.follow import follow_deploy, read_log

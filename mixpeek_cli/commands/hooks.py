@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mixpeek_cli.commands import options
+from mixpeek_cli.commands.common import key_redactor
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
@@ -150,7 +151,10 @@ def pre_push(
 
     Also usable from the pre-commit framework (stages: [pre-push]); see docs/hooks.md.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose, plain=True)
+    # No --api-key here: the redactor masks the environment's key and the stored one.
+    output = Output(
+        json=json_output, quiet=quiet, verbose=verbose, plain=True, redact=key_redactor(None)
+    )
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.config.credentials import stored_key_reader

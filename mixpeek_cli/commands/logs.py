@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import api_client, remote_settings
+from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ def logs(
     `mixpeek deploys logs ID`. With --follow, new entries are polled for and printed once
     each until Ctrl-C, which ends it with exit 0.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.errors import UsageError

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import remote_settings
+from mixpeek_cli.commands.common import key_redactor, remote_settings
 from mixpeek_cli.commands.versions import Wait, Yes, run_restore
 from mixpeek_cli.output.runner import Output, run_command
 
@@ -42,7 +42,7 @@ def rollback(
     the records say which that is. On a terminal it asks first, showing what will be
     served; --yes does not ask, and nothing is asked without a terminal or in CI.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         settings = remote_settings(

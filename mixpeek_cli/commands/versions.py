@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import api_client, remote_settings
+from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
 from mixpeek_cli.output.runner import Output, run_command
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ def list_versions(
 ) -> None:
     """List the app's versions, newest first: a table on a terminal, tab-separated lines
     otherwise (version, serving, sha, age, author, message)."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.config.settings import check_environment
@@ -161,7 +161,7 @@ def diff(
 ) -> None:
     """Show what changed from version A to version B: files added, removed and modified
     (with their size change) and a summary; with --source, the source files' unified diff."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         first, second = _pair(versions)
@@ -290,7 +290,7 @@ def download(
     verbose: options.Verbose = False,
 ) -> None:
     """Download a version's bundle zip, check it is whole, and print its path."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.errors import MixpeekError
@@ -355,7 +355,7 @@ def restore(
     On a terminal it asks first, showing what will be served; --yes does not ask, and
     nothing is ever asked without a terminal or in CI. `mixpeek rollback` is the same call.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         settings = remote_settings(

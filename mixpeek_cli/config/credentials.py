@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from mixpeek_cli.atomic import write_atomically
+from mixpeek_cli.config.settings import check_api_key
 from mixpeek_cli.errors import UsageError
 
 APP_NAME = "mixpeek"
@@ -37,16 +38,12 @@ def credentials_path(env: Mapping[str, str] | None = None) -> Path:
     return config_dir(env) / CREDENTIALS_FILE
 
 
-def check_key(key: str) -> str:
-    """The key stripped of surrounding whitespace; refuse what cannot be a key."""
-    key = key.strip()
+def check_key(key: str, source: str = "stdin") -> str:
+    """The key to store, stripped of surrounding whitespace; refuse what cannot be a key
+    (the rules the settings apply to every key, :func:`check_api_key`)."""
+    key = check_api_key(key, source, fix="pass exactly one key, on one line")
     if not key:
         raise UsageError("no API key given", hint="paste the key from the Mixpeek dashboard")
-    if any(ch.isspace() for ch in key) or not key.isprintable():
-        raise UsageError(
-            "the API key holds whitespace or control characters",
-            hint="pass exactly one key, on one line",
-        )
     return key
 
 
@@ -68,9 +65,10 @@ def load_key(
 ) -> str | None:
     """The stored key, or None when there is none. A malformed file is a UsageError."""
     path = credentials_path(env)
+    again = "run mixpeek login again, or mixpeek logout"
     try:
         st = path.stat()
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -81,15 +79,13 @@ def load_key(
     if warn is not None and sys.platform != "win32" and st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         warn(f"{path} can be read by other users: run chmod 600 {path}")
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:  # not UTF-8 (UnicodeDecodeError) or not JSON: a damaged file
         data = None
     key = data.get("api_key") if isinstance(data, dict) else None
     if not isinstance(key, str) or not key.strip():
-        raise UsageError(
-            f"{path} holds no valid API key", hint="run mixpeek login again, or mixpeek logout"
-        )
-    return key.strip()
+        raise UsageError(f"{path} holds no valid API key", hint=again)
+    return check_api_key(key, str(path), fix=again)
 
 
 def remove_key(env: Mapping[str, str] | None = None) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -34,6 +35,10 @@ PROJECT_FILE = "mixpeek.toml"
 # typo or an injection.
 _APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _NAMESPACE = _APP_ID
+# Stripped silently from around an API key: a line ending or indentation copied with it.
+_KEY_SURROUNDING = " \t\r\n"
+# The settings mixpeek.toml can hold; each is a string there.
+_PROJECT_KEYS = ("app_id", "environment", "namespace", "build_command", "output_dir")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,16 +60,26 @@ class Settings:
     output_dir: str | None = None
 
     def require_remote(self) -> tuple[str, str]:
-        """The app id and key a network call needs, or a UsageError naming what to set."""
+        """The app id and key a network call needs, or one UsageError naming all that is
+        missing (fixing one only to be told of the next wastes a run)."""
+        missing: list[tuple[str, str]] = []
         if not self.app_id:
-            raise UsageError(
-                "no app id",
-                hint=f"pass -a/--app APP_ID, set MIXPEEK_APP_ID, or add app_id to {PROJECT_FILE}",
+            missing.append(
+                (
+                    "no app id",
+                    f"pass -a/--app APP_ID, set MIXPEEK_APP_ID, or add app_id to {PROJECT_FILE}",
+                )
             )
         if not self.api_key:
-            raise UsageError(
-                "no API key", hint="set MIXPEEK_API_KEY, pass --api-key, or run mixpeek login"
+            missing.append(
+                ("no API key", "set MIXPEEK_API_KEY, pass --api-key, or run mixpeek login")
             )
+        if missing:
+            raise UsageError(
+                " and ".join(what for what, _ in missing),
+                hint="; and ".join(how for _, how in missing),
+            )
+        assert self.app_id and self.api_key  # for mypy: both were checked just above
         return self.app_id, self.api_key
 
 
@@ -72,16 +87,57 @@ def read_project_file(root: Path) -> dict[str, Any]:
     """The ``mixpeek.toml`` at ``root``, or ``{}`` when there is none."""
     path = root / PROJECT_FILE
     try:
-        with path.open("rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # TOML is UTF-8 by definition; a Latin-1 or UTF-16 file would otherwise end in
+        # a traceback. Say where the first bad byte is, as tomllib does for syntax.
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UsageError(
+            f"{path} is not UTF-8 text (byte 0x{raw[exc.start]:02X} on line {line})",
+            hint="save it as UTF-8",
+        ) from None
+    try:
+        # A byte-order mark (some Windows editors write one) is not TOML, but harmless.
+        data: dict[str, Any] = tomllib.loads(text.removeprefix("\ufeff"))
     except tomllib.TOMLDecodeError as exc:
         # tomllib's message already carries "(at line L, column C)".
         raise UsageError(f"{path} is not valid TOML: {exc}", hint="fix the file") from exc
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
     return data
+
+
+def check_api_key(value: str, source: str, *, fix: str = "re-copy it") -> str:
+    """``value`` without the whitespace around it; a UsageError if what is left holds a
+    character no key has, naming ``source`` and the kind of character, never the key.
+
+    The line ending a key read from a file or pasted with it carries is dropped: it
+    cannot be part of a key, and refusing it would only make people edit their secret
+    stores. Anything else outside printable ASCII (a newline inside, a tab, a NUL, a
+    space, a non-ASCII character) would fail in an HTTP header, or send another key
+    than meant: it is refused before any request.
+    """
+    key = value.strip(_KEY_SURROUNDING)
+    bad = next((ch for ch in key if not "!" <= ch <= "~"), None)
+    if bad is not None:
+        raise UsageError(f"the API key (from {source}) holds {_describe(bad)}", hint=fix)
+    return key
+
+
+def _describe(ch: str) -> str:
+    named = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\x00": "a NUL byte"}
+    if ch in named:
+        return named[ch]
+    if ch == " ":
+        return "a space"
+    if ch.isascii():
+        return f"a control character (U+{ord(ch):04X})"
+    name = unicodedata.name(ch, "")
+    return f"a non-ASCII character (U+{ord(ch):04X}{' ' + name if name else ''})"
 
 
 def resolve_settings(
@@ -105,6 +161,7 @@ def resolve_settings(
     source for the key and is called only when neither flag nor env gives one.
     """
     project = read_project_file(root)
+    _check_project_types(project, root / PROJECT_FILE)
     sources: dict[str, str] = {}
 
     def pick(flag: Any, env_name: str | None, key: str | None, default: Any) -> Any:
@@ -121,20 +178,32 @@ def resolve_settings(
         sources[name] = "default" if default is not None else "unset"
         return default
 
-    resolved_env = check_environment(
-        str(pick(environment, "MIXPEEK_ENVIRONMENT", "environment", DEFAULT_ENVIRONMENT))
+    def checked(name: str, check: Callable[[Any], Any], value: Any) -> Any:
+        # A bad value is easier to fix when the message says where it was set.
+        try:
+            return check(value)
+        except UsageError as exc:
+            exc.message += f" (from {_where(sources[name])})"
+            raise
+
+    resolved_env = checked(
+        "environment",
+        lambda v: check_environment(str(v)),
+        pick(environment, "MIXPEEK_ENVIRONMENT", "environment", DEFAULT_ENVIRONMENT),
     )
-    resolved_app = pick(app_id, "MIXPEEK_APP_ID", "app_id", None)
-    if resolved_app is not None:
-        resolved_app = str(resolved_app)
-        if not _APP_ID.match(resolved_app):
-            raise UsageError(
-                f"invalid app id {resolved_app!r}",
-                hint="an app id holds only letters, digits, '_', '-' and '.'",
-            )
-    resolved_key = pick(api_key, "MIXPEEK_API_KEY", None, None) or None
+    resolved_app = checked("app_id", _app_id, pick(app_id, "MIXPEEK_APP_ID", "app_id", None))
+    given_key = pick(api_key, "MIXPEEK_API_KEY", None, None)
+    resolved_key = _given_key(given_key, sources["api_key"]) if given_key else None
+    if not resolved_key:  # unset, empty, or only whitespace: the next source's turn
+        resolved_key = None
+        sources["api_key"] = "unset"
     if resolved_key is None and stored_key is not None:
-        resolved_key = stored_key()
+        # load_key checked it already, naming the file; the check is repeated for any
+        # other reader passed in.
+        resolved_key = (
+            check_api_key(stored_key() or "", "mixpeek login", fix="run mixpeek login again")
+            or None
+        )
         if resolved_key:
             sources["api_key"] = "user config"
     return Settings(
@@ -150,10 +219,56 @@ def resolve_settings(
             pick(timeout, "MIXPEEK_TIMEOUT", None, DEFAULT_TIMEOUT), "timeout (--timeout)"
         ),
         sources=sources,
-        namespace=_namespace(pick(namespace, "MIXPEEK_NAMESPACE", "namespace", None)),
+        namespace=checked(
+            "namespace", _namespace, pick(namespace, "MIXPEEK_NAMESPACE", "namespace", None)
+        ),
         build_command=_command(pick(build_command, "MIXPEEK_BUILD_COMMAND", "build_command", None)),
-        output_dir=_output_dir(pick(output_dir, "MIXPEEK_OUTPUT_DIR", "output_dir", None)),
+        output_dir=checked(
+            "output_dir", _output_dir, pick(output_dir, "MIXPEEK_OUTPUT_DIR", "output_dir", None)
+        ),
     )
+
+
+def _check_project_types(project: Mapping[str, Any], path: Path) -> None:
+    """Every setting in mixpeek.toml is a string: ``app_id = 5`` or ``environment = [1]``
+    is a slip, said as such, rather than a value turned into text and refused later."""
+    for key in _PROJECT_KEYS:
+        value = project.get(key)
+        if value is not None and not isinstance(value, str):
+            kind = {bool: "a boolean", int: "a number", float: "a number", list: "an array"}
+            what = kind.get(type(value), "a table" if isinstance(value, dict) else "a date")
+            raise UsageError(
+                f"{path}: {key} must be a string, not {what}",
+                hint=f'write it in quotes, e.g. {key} = "..."',
+            )
+
+
+def _given_key(value: Any, source: str) -> str:
+    if not isinstance(value, str):  # only flags and env give a key: both are text
+        raise UsageError("the API key is not text", hint="pass it as a string")
+    return check_api_key(value, "--api-key" if source == "flag" else _where(source))
+
+
+def _where(source: str) -> str:
+    """A setting's source as a person would look for it: the flag, variable or file."""
+    if source == "flag":
+        return "the command line"
+    if source.startswith("env "):
+        return source.removeprefix("env ")
+    if source == "user config":
+        return "the key mixpeek login stored"
+    return source
+
+
+def _app_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    app = str(value)
+    if not _APP_ID.match(app):
+        raise UsageError(
+            f"invalid app id {app!r}", hint="an app id holds only letters, digits, '_', '-' and '.'"
+        )
+    return app
 
 
 def check_environment(value: str) -> str:

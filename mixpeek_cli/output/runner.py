@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+def _unchanged(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True, kw_only=True)
 class Output:
     """Where a command writes: stdout for the result, a stderr console for people."""
@@ -33,6 +37,10 @@ class Output:
     verbose: bool = False
     # Whole lines, no colour or control codes even on a terminal (git hooks).
     plain: bool = False
+    # Masks the API key, in every form it can be quoted in, out of failure messages and
+    # --verbose lines. Commands pass commands.common.key_redactor: only they can know the
+    # key (this room may not import config or service, where keys and scrubbing live).
+    redact: Callable[[str], str] = _unchanged
 
     def console(self) -> Console:
         """rich's console on a terminal; elsewhere (and in hooks) its plain twin, which
@@ -58,6 +66,7 @@ class Output:
             return None
 
         def trace(line: str) -> None:
+            line = self.redact(line)  # its producers redacted it; this is a second net
             console.print(f"http: {line}", style="dim", markup=False, soft_wrap=True)
 
         return trace
@@ -113,12 +122,16 @@ def _local_error(exc: OSError) -> MixpeekError:
 
 def _fail(output: Output, console: Console, exc: MixpeekError) -> int:
     code = int(exc.exit_code)
-    console.print(f"[red]error:[/] {_escape(exc.one_line())}", highlight=False, soft_wrap=True)
+    # Everything printed here goes through the key's redaction: an exception may quote a
+    # header value (httpx does), a server's error body may echo the request.
+    message = output.redact(exc.one_line())
+    console.print(f"[red]error:[/] {_escape(message)}", highlight=False, soft_wrap=True)
     if output.verbose and exc.__cause__ is not None:
         cause = exc.__cause__
-        console.print(f"  caused by {type(cause).__name__}: {_escape(str(cause))}", markup=True)
+        because = output.redact(str(cause))
+        console.print(f"  caused by {type(cause).__name__}: {_escape(because)}", markup=True)
     if output.json:
-        payload = {"error": exc.one_line(), "exit_code": code, "deploy_id": exc.deploy_id}
+        payload = {"error": message, "exit_code": code, "deploy_id": exc.deploy_id}
         output.result(json.dumps(payload))
     elif exc.deploy_id:
         output.result(exc.deploy_id)
