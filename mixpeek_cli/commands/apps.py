@@ -1,8 +1,11 @@
-"""`mixpeek apps list` and `mixpeek open`: the apps the key can see, and where one is served."""
+"""`mixpeek apps list` and `mixpeek open`: the apps the key can see, and where one is served.
+
+Ids, slugs and titles are the service's text: shown through
+:func:`~mixpeek_cli.printable.printable`, and in a table as plain text, never as markup.
+"""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from typing import TYPE_CHECKING, Annotated
@@ -12,6 +15,7 @@ import typer
 from mixpeek_cli.commands import options
 from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
 from mixpeek_cli.output.runner import Output, run_command
+from mixpeek_cli.printable import printable, printable_json
 
 if TYPE_CHECKING:
     from mixpeek_cli.output.console import Console
@@ -19,6 +23,7 @@ if TYPE_CHECKING:
     from mixpeek_cli.service.models import AppInfo
 
 apps_app = typer.Typer(help="The apps your key can see.", no_args_is_help=True)
+COLUMNS = ("app_id", "slug", "title", "url")
 
 
 def app_row(app: AppInfo, base_url: str) -> dict[str, str | None]:
@@ -47,29 +52,31 @@ def list_apps(
     def body(console: Console, reporter: Reporter) -> int:
         rows = fetch_apps(reporter, output, console, api_key, base_url, namespace)
         if output.json:
-            output.result(json.dumps({"apps": rows}, ensure_ascii=False))
+            output.result(printable_json({"apps": rows}))
         elif not rows:
             reporter.info("no apps yet: create one in the Mixpeek dashboard (Canvas)")
         elif sys.stdout.isatty():
             from rich.console import Console as Out
             from rich.table import Table
+            from rich.text import Text
 
             table = Table(box=None, header_style="bold", pad_edge=False)
             for column in ("APP ID", "SLUG", "TITLE", "URL"):
                 table.add_column(column)
             for row in rows:
-                table.add_row(*(row[k] or "-" for k in ("app_id", "slug", "title", "url")))
+                # Text, not a str: a str cell is read as markup ("[link=...]" makes a link).
+                table.add_row(*(Text(cell(row[k])) for k in COLUMNS))
             Out(highlight=False).print(table)
         else:
-            output.result(
-                "\n".join(
-                    "\t".join(row[k] or "-" for k in ("app_id", "slug", "title", "url"))
-                    for row in rows
-                )
-            )
+            output.result("\n".join("\t".join(cell(row[k]) for k in COLUMNS) for row in rows))
         return 0
 
     raise typer.Exit(run_command(output, body))
+
+
+def cell(value: str | None) -> str:
+    """A value as one table cell: one line, no tab (the plain listing is tab-separated)."""
+    return printable(" ".join(value.split())) if value else "-"
 
 
 def fetch_apps(
@@ -98,7 +105,18 @@ def fetch_apps(
         trace=output.tracer(console),
     )
     with client as api:
-        return [app_row(app, settings.base_url) for app in api.list_apps()]
+        rows = [app_row(app, settings.base_url) for app in api.list_apps()]
+    for row in rows:
+        if row["slug"] is not None and row["url"] is None:
+            reporter.warn(unexpected_slug(row["app_id"]))
+    return rows
+
+
+def unexpected_slug(app_id: str | None) -> str:
+    """The one-line warning (or error) for an app whose slug gives no URL."""
+    from mixpeek_cli.service.urls import UNEXPECTED_SLUG
+
+    return UNEXPECTED_SLUG.format(app_id=app_id)
 
 
 def open_app(
@@ -136,6 +154,8 @@ def open_app(
         if slug is None:
             raise ApiError(f"the API's answer for app {app_id} has no slug to build its URL from")
         url = site_url(settings.base_url, slug, settings.environment)
+        if url is None:  # nothing to open or print: a URL built from it could lead anywhere
+            raise ApiError(unexpected_slug(app_id))
         opened = False
         if not (print_only or output.json) and _has_display():
             import webbrowser
@@ -145,7 +165,7 @@ def open_app(
                 reporter.info(f"opened {url}")
         if output.json:
             output.result(
-                json.dumps({"app_id": app_id, "environment": settings.environment, "url": url})
+                printable_json({"app_id": app_id, "environment": settings.environment, "url": url})
             )
         elif not opened:
             output.result(url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -10,6 +9,7 @@ import typer
 from mixpeek_cli.commands import options
 from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
 from mixpeek_cli.output.runner import Output, run_command
+from mixpeek_cli.printable import printable, printable_json
 
 if TYPE_CHECKING:
     from mixpeek_cli.output.console import Console
@@ -91,7 +91,7 @@ def logs(
         ordered = app_logs.oldest_first(entries)
         if output.json:
             document = {"app_id": app_id, "log_type": log_type, "entries": ordered}
-            output.result(json.dumps(document, ensure_ascii=False))
+            output.result(printable_json(document))
         elif ordered:
             show(ordered)
         else:
@@ -102,7 +102,10 @@ def logs(
 
 
 def entry_line(entry: dict[str, Any], log_type: str) -> str:
-    """One entry as one line: its time, then what matters for its type, then the rest."""
+    """One entry as one line: its time, then what matters for its type, then the rest.
+
+    The entries are what the app logged: any control sequence in them is shown, not obeyed.
+    """
     shown = dict(entry)
     when = str(shown.pop("timestamp", "-"))
     keys: tuple[str, ...]
@@ -122,4 +125,4 @@ def entry_line(entry: dict[str, Any], log_type: str) -> str:
         else:
             parts.append(" ".join(str(value).split()))
     extra = " ".join(f"{k}={v}" for k, v in shown.items() if v not in (None, ""))
-    return " ".join(parts + ([extra] if extra else []))
+    return printable(" ".join(parts + ([extra] if extra else [])))

@@ -1,4 +1,8 @@
-"""`mixpeek versions list|diff|download|restore`: every deploy is a numbered version."""
+"""`mixpeek versions list|diff|download|restore`: every deploy is a numbered version.
+
+Messages, authors and file paths are the service's text: shown through
+:func:`~mixpeek_cli.printable.printable`, and in a table as plain text, never as markup.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ import typer
 from mixpeek_cli.commands import options
 from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
 from mixpeek_cli.output.runner import Output, run_command
+from mixpeek_cli.printable import printable, printable_json
 
 if TYPE_CHECKING:
     from mixpeek_cli.config.settings import Settings
@@ -56,7 +61,7 @@ def describe(record: VersionRecord) -> str:
     from mixpeek_cli.output.formats import age
 
     details = [
-        f'"{record.message}"' if record.message else None,
+        f'"{printable(record.message)}"' if record.message else None,
         record.git_sha[:7] if record.git_sha else None,
         age(record.when) if record.when else None,
     ]
@@ -97,7 +102,7 @@ def list_versions(
         records = records[:limit]
         if output.json:
             listed = {"app_id": app_id, "versions": [version_json(r) for r in records]}
-            output.result(json.dumps(listed, ensure_ascii=False))
+            output.result(printable_json(listed))
             return 0
         if not records:
             reporter.info(f"no versions of {app_id} yet: mixpeek deploy makes the first")
@@ -119,26 +124,29 @@ def _row(record: VersionRecord) -> list[str]:
     from mixpeek_cli.output.formats import age
 
     serving = ",".join(record.serving) if record.serving else "-"
-    message = " ".join((record.message or "").split()) or "-"
-    return [
+    cells = [
         str(record.version),
         serving,
         record.git_sha[:7] if record.git_sha else "-",
         age(record.when),
         record.who or "-",
-        message,
+        record.message or "-",
     ]
+    # One line per version, tab-separated: no newline or tab inside a cell.
+    return [printable(" ".join(cell.split())) or "-" for cell in cells]
 
 
 def _print_table(records: list[VersionRecord]) -> None:
     from rich.console import Console as Out
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("VERSION", "SERVING", "SHA", "WHEN", "AUTHOR", "MESSAGE"):
         table.add_column(column, overflow="fold" if column == "MESSAGE" else "ellipsis")
     for record in records:
-        table.add_row(*_row(record))
+        # Text, not a str: a str cell is read as markup ("[link=...]" makes a link).
+        table.add_row(*(Text(cell) for cell in _row(record)))
     Out(highlight=False).print(table)
 
 
@@ -224,7 +232,7 @@ def _diff_text(changes: VersionDiff) -> str:
 
     lines = [f"version {changes.from_version} -> {changes.to_version}"]
     shown = [c for c in changes.files if c.status != "unchanged"]
-    width = max((len(c.path) for c in shown), default=0)
+    width = max((len(printable(c.path)) for c in shown), default=0)
     for change in shown:
         if change.status == "added":
             size = _signed_bytes(change.new_size)
@@ -234,10 +242,10 @@ def _diff_text(changes: VersionDiff) -> str:
             old = human_bytes(change.old_size) if change.old_size is not None else "?"
             new = human_bytes(change.new_size) if change.new_size is not None else "?"
             size = f"{old} -> {new} ({_signed_bytes(change.size_delta)})"
-        lines.append(f"{change.status:<9} {change.path:<{width}}  {size}")
+        lines.append(printable(f"{change.status:<9} {printable(change.path):<{width}}  {size}"))
     counts = changes.summary or _count(changes)
     order = ("added", "removed", "modified", "unchanged")
-    lines.append(", ".join(f"{counts.get(k, 0)} {k}" for k in order))
+    lines.append(printable(", ".join(f"{counts.get(k, 0)} {k}" for k in order)))
     return "\n".join(lines)
 
 
@@ -263,7 +271,10 @@ def _print_source(changes: VersionDiff, reporter: Reporter) -> None:
         from rich.console import Console
         from rich.syntax import Syntax
 
-        Console().print(Syntax(text, "diff", theme="ansi_dark", background_color="default"))
+        # On a terminal the patch is read: shown, not obeyed. Into a pipe it stays the
+        # patch as the service gave it, byte for byte, for `git apply` (as `git diff` does).
+        shown = printable(text, keep_newlines=True)
+        Console().print(Syntax(shown, "diff", theme="ansi_dark", background_color="default"))
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -301,11 +312,15 @@ def download(
         with client as api:
             target = output_file
             if target is None:
+                from mixpeek_cli.service.urls import valid_slug
+
                 try:
                     slug = api.get_app(app_id).slug or app_id
                 except MixpeekError:
                     slug = app_id  # the name is a courtesy: the download can go on
-                target = Path(f"{slug}-v{version}.zip")
+                # The service's slug names a local file only when it is of the published
+                # pattern: "../x" or "a/b" would write elsewhere than the current folder.
+                target = Path(f"{slug if valid_slug(slug) else app_id}-v{version}.zip")
             if target.exists() and not force:
                 from mixpeek_cli.errors import UsageError
 

@@ -8,6 +8,7 @@ upload instead of adding to it; when it fails, the URL is unknown and the deploy
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from mixpeek_cli.errors import MixpeekError
@@ -41,12 +42,16 @@ class AppLookup:
             # Ctrl-C), and nobody will ask for the URL.
             pass
 
-    def url(self, environment: str) -> str | None:
-        """The URL ``environment`` is served at, or None when the app could not be read."""
-        from mixpeek_cli.service.urls import site_url
+    def url(self, environment: str, warn: Callable[[str], None] | None = None) -> str | None:
+        """The URL ``environment`` is served at, or None when the app could not be read or
+        its slug is not of the published pattern (then ``warn`` is told so)."""
+        from mixpeek_cli.service.urls import UNEXPECTED_SLUG, site_url
 
         self._thread.join(WAIT_SECONDS)
         app = self._app
         if app is None or app.slug is None:
             return None
-        return site_url(self._base_url, app.slug, environment)
+        url = site_url(self._base_url, app.slug, environment)
+        if url is None and warn is not None:
+            warn(UNEXPECTED_SLUG.format(app_id=self._app_id))
+        return url

@@ -42,7 +42,7 @@ def create_and_follow(
         if held.interrupted:
             raise KeyboardInterrupt
         if not request.wait:
-            result.url = site.url(result.environment)
+            result.url = site.url(result.environment, reporter.warn)
             return result
         # Only now: --no-wait never needs the log stream's modules (~4 ms to import).
         from mixpeek_cli.deploy.follow import follow_deploy
@@ -71,5 +71,5 @@ def create_and_follow(
     absorb(result, followed.deploy)
     result.timed_out = followed.timed_out
     result.log_tail = followed.log_tail
-    result.url = site.url(result.environment)
+    result.url = site.url(result.environment, reporter.warn)
     return result

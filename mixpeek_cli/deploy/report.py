@@ -1,13 +1,19 @@
-"""Render command results: the result on stdout (plain or JSON), the story on stderr."""
+"""Render command results: the result on stdout (plain or JSON), the story on stderr.
+
+Much of it comes from the service (ids, statuses, errors, log lines, smoke-test errors)
+or the file system (paths): every line goes out through
+:func:`~mixpeek_cli.printable.printable`, every JSON document through
+:func:`~mixpeek_cli.printable.printable_json`.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from mixpeek_cli.errors import ExitCode
 from mixpeek_cli.output.formats import human_bytes
 from mixpeek_cli.output.runner import Output
+from mixpeek_cli.printable import printable, printable_json
 
 if TYPE_CHECKING:
     from mixpeek_cli.deploy.restore import RestoreResult
@@ -71,11 +77,11 @@ def _left_out_text(result: DeployResult) -> str:
 def render_deploy(result: DeployResult, output: Output, console: Console) -> int:
     code = result.exit_code
     if output.json:
-        output.result(json.dumps(result.to_json(), ensure_ascii=False))
+        output.result(printable_json(result.to_json()))
     elif result.dry_run:
-        output.result("\n".join(dry_run_summary(result)))
+        output.result("\n".join(printable(line) for line in dry_run_summary(result)))
     elif result.deploy_id:
-        output.result(result.deploy_id)
+        output.result(printable(result.deploy_id))
     if output.quiet and code == ExitCode.OK:
         return int(code)
     _tell(result, code, console, quiet=output.quiet)
@@ -84,7 +90,7 @@ def render_deploy(result: DeployResult, output: Output, console: Console) -> int
 
 def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool) -> None:
     def say(text: str) -> None:
-        console.print(text, highlight=False, soft_wrap=True, markup=False)
+        console.print(printable(text), highlight=False, soft_wrap=True, markup=False)
 
     if result.refused and result.bundle_check is not None:
         check = result.bundle_check
@@ -125,14 +131,14 @@ def render_restore(result: RestoreResult, output: Output, console: Console) -> i
     """A restore's outcome: its deploy id (or JSON) on stdout, the story on stderr."""
     code = result.exit_code
     if output.json:
-        output.result(json.dumps(result.to_json(), ensure_ascii=False))
+        output.result(printable_json(result.to_json()))
     elif result.deploy_id:
-        output.result(result.deploy_id)
+        output.result(printable(result.deploy_id))
     if output.quiet and code == ExitCode.OK:
         return int(code)
 
     def say(text: str) -> None:
-        console.print(text, highlight=False, soft_wrap=True, markup=False)
+        console.print(printable(text), highlight=False, soft_wrap=True, markup=False)
 
     deploy = result.deploy_id
     if not result.waited:
@@ -162,11 +168,12 @@ def _tell_smoke_test(smoke: dict[str, Any] | None, console: Console) -> None:
     timing = f" in {took:.0f} ms" if isinstance(took, (int, float)) else ""
     where = f" of {smoke['url']}" if smoke.get("url") else ""
     if smoke.get("passed"):
-        console.print(f"smoke test{where} passed{timing}", markup=False, highlight=False)
+        console.print(printable(f"smoke test{where} passed{timing}"), markup=False, highlight=False)
         return
     errors = "; ".join(str(e) for e in smoke.get("errors") or []) or "no reason given"
+    told = printable(f"the smoke test{where} did not pass{timing}: {errors}")
     console.print(
-        f"[yellow]warning:[/] {_escape(f'the smoke test{where} did not pass{timing}: {errors}')}",
+        f"[yellow]warning:[/] {_escape(told)}",
         highlight=False,
         soft_wrap=True,
     )

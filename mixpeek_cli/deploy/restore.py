@@ -90,7 +90,7 @@ def restore_and_follow(
         if held.interrupted:
             raise KeyboardInterrupt
         if not result.waited:
-            result.url = site.url(result.environment)
+            result.url = site.url(result.environment, reporter.warn)
             return result
         started = DeployInfo(
             app_id=result.app_id,
@@ -125,5 +125,5 @@ def restore_and_follow(
     result.timed_out = followed.timed_out
     result.log_tail = followed.log_tail
     result.smoke_test = final.smoke_test.to_json() if final.smoke_test else None
-    result.url = site.url(result.environment)
+    result.url = site.url(result.environment, reporter.warn)
     return result

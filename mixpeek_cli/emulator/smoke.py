@@ -26,6 +26,8 @@ def smoke_test(
     """GET the site's ``/``; ``forced_errors`` (the ``smoke_test_errors`` control), when
     set, are the errors reported whatever the GET found."""
     url = site_url(api_base_url, slug, environment)
+    if url is None:  # app_slug makes only slugs of the published pattern
+        raise ValueError(f"not a slug: {slug!r}")
     started = time.monotonic()
     errors = _get_root(api_base_url, f"{host_label(slug, environment)}{SITE_SUFFIX}")
     duration_ms = 1000 * (time.monotonic() - started)

@@ -3,7 +3,9 @@
 Importing rich costs ~25 ms (``rich.markup`` alone ~15 ms, as it loads ``rich.text``),
 paid on every run in CI jobs, hooks and pipes, where nothing is styled anyway. There,
 :class:`PlainConsole` writes the same text: our markup tags taken out, everything else
-exactly as given. :func:`escape` is rich's rule for text put inside markup, so messages
+as given but for control characters, shown as escapes
+(:func:`~mixpeek_cli.printable.printable`): a pipe or a CI log is often read on a
+terminal later. :func:`escape` is rich's rule for text put inside markup, so messages
 read the same from both consoles.
 """
 
@@ -12,6 +14,8 @@ from __future__ import annotations
 import re
 import sys
 from typing import IO, Any, Protocol
+
+from mixpeek_cli.printable import printable
 
 # rich.markup.escape's pattern: a "[" that could open a tag.
 _OPENS_TAG = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
@@ -76,5 +80,6 @@ class PlainConsole:
         if options.get("markup", True) is not False:
             text = strip_markup(text)
         stream = self._stream or sys.stderr
-        stream.write(text + options.get("end", "\n"))
+        # Lines given as such stay lines; anything else that moves the cursor is shown.
+        stream.write(printable(text, keep_newlines=True) + options.get("end", "\n"))
         stream.flush()

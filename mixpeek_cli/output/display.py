@@ -1,6 +1,9 @@
 """Reporters that show progress on stderr: rich on a terminal, plain lines elsewhere.
 
-stdout is reserved for the command's result; nothing here writes to it.
+stdout is reserved for the command's result; nothing here writes to it. What a reporter is
+told often comes from outside (build log lines, statuses, file names in warnings), so
+both reporters pass every line through :func:`~mixpeek_cli.printable.printable`: no
+control sequence in it reaches the terminal.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from typing import IO, TYPE_CHECKING, cast
 
 from mixpeek_cli.output.formats import human_bytes
 from mixpeek_cli.output.reporter import NullReporter, ProgressTask, Reporter, Unit
+from mixpeek_cli.printable import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,7 +39,7 @@ class PlainReporter:
 
     def _write(self, line: str) -> None:
         stream = self._stream or sys.stderr
-        stream.write(line + "\n")
+        stream.write(printable(line) + "\n")
         stream.flush()
 
     def info(self, message: str) -> None:
@@ -79,10 +83,10 @@ class RichReporter:
         self._status: Status | None = None
 
     def info(self, message: str) -> None:
-        self._console.print(message, markup=False, highlight=False)
+        self._console.print(printable(message), markup=False, highlight=False)
 
     def warn(self, message: str) -> None:
-        self._console.print(f"[yellow]warning:[/] {_escape(message)}", highlight=False)
+        self._console.print(f"[yellow]warning:[/] {_escape(printable(message))}", highlight=False)
 
     def progress(self, description: str, total: int, unit: Unit) -> ProgressTask:
         from rich.progress import (
@@ -104,7 +108,7 @@ class RichReporter:
         progress = Progress(*columns, TimeElapsedColumn(), console=self._console, transient=False)
         progress.start()
         self._progress = progress
-        task_id = progress.add_task(description, total=total)
+        task_id = progress.add_task(_escape(printable(description)), total=total)
         return _RichTask(progress, task_id)
 
     def finish_progress(self) -> None:
@@ -113,8 +117,9 @@ class RichReporter:
             self._progress = None
 
     def status(self, status: str, detail: str | None = None) -> None:
-        text = STATUS_TEXT.get(status, status)
-        self._console.print(f"status: [bold]{_escape(text)}[/]", highlight=False)
+        # An unknown status is shown as the server sent it, so it is markup-escaped too.
+        text = _escape(printable(STATUS_TEXT.get(status, status)))
+        self._console.print(f"status: [bold]{text}[/]", highlight=False)
         if status in ("complete", "failed"):
             self._stop_status()
             return
@@ -126,7 +131,7 @@ class RichReporter:
 
     def log_lines(self, lines: list[str]) -> None:
         for line in lines:
-            self._console.print(f"[dim]  | {_escape(line)}[/]", highlight=False)
+            self._console.print(f"[dim]  | {_escape(printable(line))}[/]", highlight=False)
 
     def close(self) -> None:
         self.finish_progress()

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from mixpeek_cli import interrupts
 from mixpeek_cli.errors import ExitCode, Interrupted, MixpeekError
 from mixpeek_cli.output.reporter import Reporter
+from mixpeek_cli.printable import printable
 
 if TYPE_CHECKING:
     from mixpeek_cli.output.console import Console
@@ -134,11 +135,12 @@ def _fail(output: Output, console: Console, exc: MixpeekError) -> int:
         payload = {"error": message, "exit_code": code, "deploy_id": exc.deploy_id}
         output.result(json.dumps(payload))
     elif exc.deploy_id:
-        output.result(exc.deploy_id)
+        output.result(printable(exc.deploy_id))
     return code if code in {int(c) for c in ExitCode} else int(ExitCode.API)
 
 
 def _escape(text: str) -> str:
+    """``text`` for markup, its control characters shown: error messages quote servers."""
     from mixpeek_cli.output.console import escape
 
-    return escape(text)
+    return escape(printable(text))
