@@ -10,13 +10,25 @@ they run.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import json
+import sys
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperGroup
 
 from mixpeek_cli import __version__
+
+# click's UsageError (unknown option, bad value, missing argument: exit 2), reached through
+# typer's public BadParameter, a subclass of it: typer re-exports no UsageError, and where
+# click lives depends on typer's version (the click package, or typer's own copy of it).
+_USAGE_ERROR: Any = next(
+    (cls for cls in typer.BadParameter.__mro__ if cls.__name__ == "UsageError"),
+    typer.BadParameter,
+)
 
 # name -> (module, attribute: a command function or a typer sub-app, one-line help).
 # tests/test_startup.py checks each help line against the command's own docstring.
@@ -125,12 +137,9 @@ class LazyGroup(TyperGroup):
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The listing from :data:`COMMANDS`, so ``--help`` builds no command."""
-        from typer._click.utils import make_default_short_help
-
         limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
         rows = [
-            (name, make_default_short_help(help_text, limit))
-            for name, (_, _, help_text) in COMMANDS.items()
+            (name, short_help(help_text, limit)) for name, (_, _, help_text) in COMMANDS.items()
         ]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
@@ -138,8 +147,70 @@ class LazyGroup(TyperGroup):
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         from mixpeek_cli.commands.params import prime
 
+        # The root sees every argument of the run, the sub-command's too; its context's
+        # meta is shared with the sub-commands' contexts.
+        before_dashes = args[: args.index("--")] if "--" in args else args
+        ctx.meta[_JSON_KEY] = "--json" in before_dashes
         prime(self)  # the root's own options (--help, completion) are plain flags too
-        return super().parse_args(ctx, args)
+        with _usage_errors_as_json(ctx):
+            return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: Any) -> Any:
+        # The sub-command parses its own arguments in here: its usage errors pass through.
+        with _usage_errors_as_json(ctx):
+            return super().invoke(ctx)
+
+
+_JSON_KEY = "mixpeek_cli.json"
+
+
+@contextlib.contextmanager
+def _usage_errors_as_json(ctx: Any) -> Iterator[None]:
+    """With --json, a usage error also prints the JSON document every failure prints.
+
+    Typer still shows the usage and the message on stderr and exits 2; this adds the
+    document on stdout that scripts parse, the shape of ``output.runner``'s failures
+    (docs/scripting.md).
+    """
+    try:
+        yield
+    except _USAGE_ERROR as exc:
+        if ctx.meta.get(_JSON_KEY):
+            message = " ".join(exc.format_message().split())
+            # Nothing was sent before the arguments parsed: no deploy, none maybe made.
+            payload = {
+                "error": message,
+                "exit_code": exc.exit_code,
+                "deploy_id": None,
+                "maybe_created": False,
+            }
+            sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+        raise
+
+
+def short_help(text: str, limit: int) -> str:
+    """The first sentence of ``text``, cut at a word to ``limit`` characters with "...".
+
+    What click shows for a command's help in a listing (its ``make_default_short_help``,
+    which typer does not export), for the lines of :data:`COMMANDS`.
+    """
+    paragraph = text.split("\n\n", 1)[0]
+    words = paragraph.split()
+    shown: list[str] = []
+    length = 0
+    for word in words:
+        length += len(word) + (1 if shown else 0)
+        if length > limit:
+            break
+        shown.append(word)
+        if word.endswith("."):
+            return " ".join(shown)  # a sentence ends: no "..."
+    else:
+        return " ".join(shown)
+    while shown and len(" ".join(shown)) + 3 > limit:
+        shown.pop()
+    return " ".join(shown) + "..."
 
 
 app = typer.Typer(

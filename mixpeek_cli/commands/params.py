@@ -1,34 +1,55 @@
 """Coerce our simple flag values without importing pydantic: the cost of every command run.
 
-typer (0.2x) coerces each parameter's value through a pydantic ``TypeAdapter``, and
+typer 0.29 coerces each parameter's value through a pydantic ``TypeAdapter``, and
 importing pydantic for it costs ~70 ms, more than typer itself, on every command, even
 ``COMMAND --help``. Our parameters are all plain: ``str``, ``bool``, ``int`` (ranges
 included), ``float``, ``Path`` and lists of ``str``. For those, :func:`prime` gives typer
 a coercer of this module before it parses, with the same results and the same
 ``BadParameter`` errors; any other annotation is left to typer.
 
-This leans on typer's internal ``RuntimeParam`` seam: when that is missing (another typer
-version) nothing is primed and typer does everything itself, only slower.
+typer offers no public way to do this, so it is the one place that touches a typer
+internal: the ``RuntimeParam`` class of :data:`SEAM_MODULE` and the ``type_descriptor`` /
+``_runtime_param`` attributes of typer's parameters. Every use is feature-detected: where
+the seam is missing or shaped otherwise (typer before 0.29, which has no pydantic to avoid,
+or a later release that changes it) nothing is primed and typer does everything itself,
+the same, only slower. Everything else here uses typer's public API only.
+tests/test_typer_seam.py runs the CLI both ways.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
-from dataclasses import dataclass
+import importlib
+import os
+import stat
 from pathlib import Path
 from typing import Any, get_args, get_origin
+
+import typer
+
+# The typer module holding the seam; tests point it at a module that cannot be imported,
+# to run the CLI as it runs on a typer without it.
+SEAM_MODULE = "typer._coercion"
 
 _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 
 
 def _runtime_base() -> type[Any] | None:
+    """typer's RuntimeParam class when it has the shape this module relies on, else None."""
     try:
-        from typer._coercion import RuntimeParam
+        base = getattr(importlib.import_module(SEAM_MODULE), "RuntimeParam", None)
     except ImportError:
         return None
-    return RuntimeParam
+    if not isinstance(base, type) or not dataclasses.is_dataclass(base):
+        return None
+    fields = {field.name for field in dataclasses.fields(base)}
+    # Our subclass fills exactly these fields and overrides the one abstract method.
+    if fields != {"parameter_info", "annotation"} or not hasattr(base, "_coerce_value"):
+        return None
+    return base
 
 
 def _kind(annotation: Any) -> str | None:
@@ -48,7 +69,7 @@ def _plain_class() -> type[Any] | None:
     if base is None:
         return None
 
-    @dataclass(frozen=True)
+    @dataclasses.dataclass(frozen=True)
     class PlainRuntimeParam(base):  # type: ignore[misc, valid-type]
         """typer's coercion for a plain annotation, without a TypeAdapter."""
 
@@ -71,10 +92,8 @@ def _build(kind: str, descriptor: Any) -> Any:
 
 
 def _coerce(kind: str, value: Any, info: Any, param: Any, ctx: Any) -> Any:
-    from typer._click.exceptions import BadParameter
-
     def bad(message: str) -> Exception:
-        return BadParameter(message, ctx=ctx, param=param)
+        return typer.BadParameter(message, ctx=ctx, param=param)
 
     if kind == "str-list":
         items = value if isinstance(value, (list, tuple)) else [value]
@@ -91,11 +110,7 @@ def _coerce(kind: str, value: Any, info: Any, param: Any, ctx: Any) -> Any:
             return False
         raise bad("Input should be a valid boolean, unable to interpret input")
     if kind == "path":
-        from typer._param_types import coerce_cli_path
-
-        # A Path in, typer's own checks (exists, dir_okay...) out: no adapter needed.
-        path = value if isinstance(value, Path) else Path(str(value))
-        return coerce_cli_path(path, info, path_type=Path, param=param, ctx=ctx)
+        return _path(value if isinstance(value, Path) else Path(str(value)), info, bad)
     number = _number(kind, value, bad)
     low, high = info.min, info.max
     if info.clamp:
@@ -109,6 +124,35 @@ def _coerce(kind: str, value: Any, info: Any, param: Any, ctx: Any) -> Any:
     if high is not None and number > high:
         raise bad(f"Input should be less than or equal to {high}")
     return number
+
+
+def _path(path: Path, info: Any, bad: Any) -> Path:
+    """typer's checks of a ``Path`` parameter (exists, file_okay, ...), same messages."""
+    checked = Path(os.path.realpath(path)) if info.resolve_path else path
+    try:
+        st = os.stat(checked)
+    except OSError:
+        if not info.exists:
+            return checked
+        raise bad(f"{_path_label(info)} {typer.format_filename(path)!r} does not exist.") from None
+    where = f"{_path_label(info)} {typer.format_filename(path)!r}"
+    if not info.file_okay and stat.S_ISREG(st.st_mode):
+        raise bad(f"{where} is a file.")
+    if not info.dir_okay and stat.S_ISDIR(st.st_mode):
+        raise bad(f"{where} is a directory.")
+    if info.readable and not os.access(checked, os.R_OK):
+        raise bad(f"{where} is not readable.")
+    if info.writable and not os.access(checked, os.W_OK):
+        raise bad(f"{where} is not writable.")
+    return checked
+
+
+def _path_label(info: Any) -> str:
+    if info.file_okay and not info.dir_okay:
+        return "file"
+    if info.dir_okay and not info.file_okay:
+        return "dir"
+    return "path"
 
 
 def _number(kind: str, value: Any, bad: Any) -> int | float:
@@ -135,10 +179,8 @@ def _params_of(command: Any) -> list[Any]:
     """The command's parameters, with the --help option click makes (and keeps) for it."""
     params = list(getattr(command, "params", ()))
     try:
-        from typer._click.core import Context
-
-        help_option = command.get_help_option(Context(command))
-    except (ImportError, AttributeError, TypeError):
+        help_option = command.get_help_option(typer.Context(command))
+    except (AttributeError, TypeError):
         help_option = None
     if help_option is not None:
         params.append(help_option)
@@ -147,20 +189,27 @@ def _params_of(command: Any) -> list[Any]:
 
 def prime(command: Any) -> None:
     """Give every plain parameter of ``command`` (and of its subcommands) our coercer."""
+    if _plain_class() is None:
+        return  # no seam in this typer: it coerces every value itself
     for param in _params_of(command):
-        descriptor = getattr(param, "type_descriptor", None)
-        if descriptor is None or descriptor.file_annotation is not None:
-            continue
-        if getattr(param, "_runtime_param", "absent") is not None:
-            continue  # already built, or not typer's parameter class
-        if descriptor.parameter_info.parser is not None:
-            continue
-        kind = _kind(descriptor.annotation)
-        if kind is None or (kind == "path" and descriptor.parameter_info.path_type):
-            continue
-        runtime = _build(kind, descriptor)
-        if runtime is not None:
-            with contextlib.suppress(AttributeError):
-                param._runtime_param = runtime
+        with contextlib.suppress(AttributeError):
+            _prime_one(param)
     for sub in getattr(command, "commands", {}).values():
         prime(sub)
+
+
+def _prime_one(param: Any) -> None:
+    descriptor = getattr(param, "type_descriptor", None)
+    if descriptor is None or descriptor.file_annotation is not None:
+        return
+    if getattr(param, "_runtime_param", "absent") is not None:
+        return  # already built, or not typer's parameter class
+    info = descriptor.parameter_info
+    if info.parser is not None:
+        return
+    kind = _kind(descriptor.annotation)
+    if kind is None or (kind == "path" and (info.path_type or info.allow_dash)):
+        return
+    runtime = _build(kind, descriptor)
+    if runtime is not None:
+        param._runtime_param = runtime
