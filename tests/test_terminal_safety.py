@@ -311,6 +311,22 @@ def test_a_failed_build_on_a_terminal_is_shown_not_obeyed(emu, cli_env, remote_e
     assert "Deploy failed: boom" in terminal
 
 
+def test_a_replayed_build_log_and_status_are_shown_not_obeyed(emu, run_cli, remote_env, app_dir):
+    emu.state.configure(fail_builds_with=HOSTILE)
+    deploy_id = run_cli("deploy", str(app_dir), "-m", "hostile", env=remote_env).stdout.strip()
+    assert deploy_id.startswith("dep_")
+
+    log = run_cli("deploys", "logs", deploy_id, env=remote_env)
+    status = run_cli("deploys", "status", deploy_id, "--json", env=remote_env)
+
+    assert log.code == 0, log.stderr
+    assert log.stdout.splitlines()[-1] == f"Deploy failed: {printable(HOSTILE)}"
+    assert raw_controls(log.stdout) == [] and raw_controls(log.stderr) == []
+    assert status.code == 1, status.stderr  # a failed deploy, as `deploy` exits
+    assert RAW.search(status.stdout.rstrip("\n")) is None  # C1 and U+202E as \\uXXXX
+    assert json.loads(status.stdout)["error"] == HOSTILE
+
+
 def test_smoke_test_errors_are_shown_not_obeyed(emu, run_cli, remote_env, app_dir):
     emu.state.configure(smoke_test_errors=[HOSTILE])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -11,6 +10,7 @@ import typer
 from mixpeek_cli.commands import options
 from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
 from mixpeek_cli.output.runner import Output, run_command
+from mixpeek_cli.printable import printable, printable_json
 
 if TYPE_CHECKING:
     from mixpeek_cli.output.console import Console
@@ -47,7 +47,7 @@ def _verdict(info: DeployInfo, timed_out: bool, console: Console) -> int:
     from mixpeek_cli.errors import ExitCode
 
     def say(text: str) -> None:
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
+        console.print(printable(text), markup=False, highlight=False, soft_wrap=True)
 
     if info.status == "failed":
         say(f"error: deploy {info.deploy_id} failed: {info.error or 'no reason given'}")
@@ -108,7 +108,7 @@ def status(
                     ),
                 )
                 info, timed_out = followed.deploy, followed.timed_out
-        output.emit({**deploy_json(info), "timed_out": timed_out}, info.status)
+        output.emit({**deploy_json(info), "timed_out": timed_out}, printable(info.status))
         return _verdict(info, timed_out, console)
 
     raise typer.Exit(run_command(output, body))
@@ -156,7 +156,8 @@ def logs(
             if output.json:
                 collected.extend(lines)
             else:
-                output.result("\n".join(lines))
+                # The build's own lines: shown, not obeyed (see mixpeek_cli.printable).
+                output.result("\n".join(printable(line) for line in lines))
 
         timed_out = False
         with client as api:
@@ -189,10 +190,7 @@ def logs(
                     )
         if output.json:
             output.result(
-                json.dumps(
-                    {**deploy_json(info), "timed_out": timed_out, "lines": collected},
-                    ensure_ascii=False,
-                )
+                printable_json({**deploy_json(info), "timed_out": timed_out, "lines": collected})
             )
         if not follow:
             return 0

@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING, Any, TypeVar
 from mixpeek_cli import interrupts
 from mixpeek_cli.errors import ExitCode, Interrupted, MixpeekError
 from mixpeek_cli.output.reporter import Reporter
-from mixpeek_cli.printable import printable
+from mixpeek_cli.printable import printable, printable_json
 
 if TYPE_CHECKING:
     from mixpeek_cli.output.console import Console
@@ -67,14 +67,14 @@ class Output:
             return None
 
         def trace(line: str) -> None:
-            line = self.redact(line)  # its producers redacted it; this is a second net
+            line = printable(self.redact(line))  # its producers redacted it; a second net
             console.print(f"http: {line}", style="dim", markup=False, soft_wrap=True)
 
         return trace
 
     def emit(self, data: Any, text: str) -> None:
         """The command's result: ``data`` as one JSON document with --json, else ``text``."""
-        self.result(json.dumps(data, ensure_ascii=False) if self.json else text)
+        self.result(printable_json(data) if self.json else text)
 
     def result(self, text: str, stream: IO[str] | None = None) -> None:
         out = stream or sys.stdout
