@@ -35,6 +35,9 @@ class MixpeekError(Exception):
         # Set when the failure came after the deploy was created: it goes on server-side,
         # and the user needs its id to follow it.
         self.deploy_id: str | None = None
+        # Set when a create-type write (a deploy, a restore) reached the server but its
+        # answer was lost: it may exist, and must not be sent again blindly.
+        self.maybe_created = False
 
     def __str__(self) -> str:
         return self.one_line()
@@ -64,10 +67,20 @@ class ApiError(MixpeekError):
     exit_code = ExitCode.API
 
     def __init__(
-        self, message: str, *, hint: str | None = None, status_code: int | None = None
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        status_code: int | None = None,
+        error_type: str | None = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status_code = status_code
+        # From a Mixpeek ErrorResponse body (``error.type``, ``error.code``); None when the
+        # answer was not one (a proxy's page, a server that does not speak the API).
+        self.error_type = error_type
+        self.code = code
 
 
 class UploadError(MixpeekError):
@@ -84,3 +97,10 @@ class Interrupted(MixpeekError):
     def __init__(self, message: str, *, hint: str | None = None, deploy_id: str | None = None):
         super().__init__(message, hint=hint)
         self.deploy_id = deploy_id
+
+
+class DeadlineReached(ApiError):
+    """``--timeout`` ran out during a network wait or before a retry.
+
+    Exit 5 where nothing was created yet; while a deploy is followed, the follower turns
+    it into exit 3 (still not final when the time ran out) with the deploy's id."""

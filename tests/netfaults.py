@@ -63,3 +63,26 @@ def relay(request: BaseHTTPRequestHandler, response: httpx.Response) -> None:
 def drop(request: BaseHTTPRequestHandler) -> None:
     """Close the connection without an answer: the client sees the server disconnect."""
     request.close_connection = True
+
+
+def stall(request: BaseHTTPRequestHandler, release: threading.Event) -> None:
+    """Take the request and answer nothing until ``release`` is set (at the test's end:
+    the server's shutdown waits for its handler threads)."""
+    release.wait(120)
+    request.close_connection = True
+
+
+def answer_json(request: BaseHTTPRequestHandler, status: int, data: object) -> None:
+    import json
+
+    body = json.dumps(data).encode()
+    request.send_response(status)
+    request.send_header("Content-Type", "application/json")
+    request.send_header("Content-Length", str(len(body)))
+    request.end_headers()
+    request.wfile.write(body)
+
+
+def read_body(request: BaseHTTPRequestHandler) -> bytes:
+    length = int(request.headers.get("Content-Length") or 0)
+    return request.rfile.read(length) if length else b""

@@ -92,7 +92,7 @@ def test_status_of_an_unknown_deploy_is_an_api_error(run_cli, remote_env):
     assert "404" in line
     assert line.endswith(
         "check the app id (-a/--app, MIXPEEK_APP_ID or mixpeek.toml) and any id "
-        "you gave; mixpeek apps lists the apps your key can see"
+        "you gave; mixpeek apps list shows the apps your key can see"
     )
     assert API_KEY not in result.out_and_err
 

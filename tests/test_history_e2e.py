@@ -137,6 +137,14 @@ def test_bad_version_arguments_exit_2(emu, run_cli, history):
     missing = run_cli("versions", "restore", "99", "--yes", env=history.env)
     assert missing.code == 2 and "has no version 99" in missing.stderr
     assert "mixpeek versions list" in missing.stderr
+    # The same for a diff: versions that do not exist are the user's input, not the API's.
+    unknown = run_cli("versions", "diff", "99..100", env=history.env)
+    assert unknown.code == 2, unknown.stderr
+    assert "has no version 99 or 100" in unknown.stderr and "Traceback" not in unknown.stderr
+    one_missing = run_cli("versions", "diff", "1..100", "--json", env=history.env)
+    assert (
+        one_missing.code == 2 and "has no version 100 " in json.loads(one_missing.stdout)["error"]
+    )
 
 
 def test_download_writes_the_version_zip_and_extracts_it(emu, run_cli, history, tmp_path):

@@ -166,11 +166,13 @@ def test_a_build_command_that_is_not_a_string_is_refused(tmp_path):
         ("sk_a\nsk_b", "a newline"),
         ("sk_a\rsk_b", "a carriage return"),
         ("sk_a\tsk_b", "a tab"),
-        ("sk_a\x00", "a NUL byte"),  # NUL is not whitespace: not stripped at the end
+        ("sk_a\x00", "a NUL byte at its end"),
         ("sk_a sk_b", "a space"),
-        ("sk_a\x08", "a control character (U+0008)"),
-        ("\u200bsk_a", "a non-ASCII character (U+200B ZERO WIDTH SPACE)"),
-        ("sk_a\u00a0", "a non-ASCII character (U+00A0 NO-BREAK SPACE)"),  # not stripped either
+        ("sk_a\x08", "a control character (U+0008) at its end"),
+        ("\u200bsk_a", "a non-ASCII character (U+200B ZERO WIDTH SPACE) at its start"),
+        ("sk_a\u00a0", "a non-ASCII character (U+00A0 NO-BREAK SPACE) at its end"),
+        ("sk_a\r\n", "a carriage return at its end"),
+        (" sk_a", "a space at its start"),
     ],
 )
 def test_a_key_holding_what_no_key_holds_is_refused_by_source(tmp_path, given, kind):
@@ -186,18 +188,15 @@ def test_a_key_holding_what_no_key_holds_is_refused_by_source(tmp_path, given, k
         resolve_settings(root=tmp_path, env={}, stored_key=lambda: given)
 
 
-def test_whitespace_around_a_key_is_stripped_and_blank_is_unset(tmp_path):
-    assert check_api_key(" \tsk_key\r\n", "x") == "sk_key"
-    env = {"MIXPEEK_API_KEY": "sk_env\n"}
-    assert resolve_settings(root=tmp_path, env=env).api_key == "sk_env"
-    assert resolve_settings(root=tmp_path, env={}, api_key=" sk_flag ").api_key == "sk_flag"
-    blank = resolve_settings(root=tmp_path, env={"MIXPEEK_API_KEY": "\n"}, stored_key=lambda: None)
-    assert (blank.api_key, blank.sources["api_key"]) == (None, "unset")
-    # A blank env key gives the stored key its turn, as an empty one does.
-    stored = resolve_settings(
-        root=tmp_path, env={"MIXPEEK_API_KEY": " "}, stored_key=lambda: "sk_stored\n"
-    )
+def test_only_a_key_read_as_a_line_loses_the_blanks_around_it(tmp_path):
+    # A prompt's, stdin's or the stored file's line: its ending is no part of the key.
+    assert check_api_key(" \tsk_key\r\n", "x", line=True) == "sk_key"
+    stored = resolve_settings(root=tmp_path, env={}, stored_key=lambda: "sk_stored")
     assert (stored.api_key, stored.sources["api_key"]) == ("sk_stored", "user config")
+    # A flag or an environment variable is the key as given: blanks there are refused.
+    for env, flag in (({"MIXPEEK_API_KEY": "sk_env\n"}, None), ({}, " sk_flag ")):
+        with pytest.raises(UsageError, match="re-copy it"):
+            resolve_settings(root=tmp_path, env=env, api_key=flag)
 
 
 def test_a_project_file_that_is_not_utf8_names_the_file_and_line(tmp_path):

@@ -17,7 +17,6 @@ from mixpeek_cli.emulator import Emulator
 # Libraries only a stage (bundle, git, upload, API, emulator, rich output) needs.
 HEAVY = (
     "httpx",
-    "httpx_sse",
     "sse_starlette",
     "boto3",
     "botocore",
@@ -134,7 +133,11 @@ def test_a_deploy_that_does_not_wait_loads_no_follow_or_versions_module(
 ) -> None:
     """--no-wait never follows a build, and no deploy reads the version records."""
     env = {**cli_env, **remote_env}
-    follow_only = {"mixpeek_cli.deploy.follow", "mixpeek_cli.service.log_stream", "httpx_sse"}
+    follow_only = {
+        "mixpeek_cli.deploy.follow",
+        "mixpeek_cli.service.log_stream",
+        "mixpeek_cli.service.sse",
+    }
     no_wait = imported_modules("deploy", str(app_dir), "-m", "m", "--no-wait", env=env)
     assert "mixpeek_cli.deploy.create" in no_wait  # the deploy really was created
     assert not follow_only & no_wait

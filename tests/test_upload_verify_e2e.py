@@ -66,7 +66,11 @@ def test_a_verify_answer_that_differs_exits_5_naming_it(
 def test_a_server_without_verify_upload_relies_on_the_put(
     emu, run_cli, remote_env, app_dir, status
 ):
-    emu.state.add_fault(method="POST", path="/verify-upload$", status=status, times=None)
+    # What a server without the route answers (FastAPI's own 404/405): no Mixpeek error.
+    detail = {404: "Not Found", 405: "Method Not Allowed"}[status]
+    emu.state.add_fault(
+        method="POST", path="/verify-upload$", status=status, body={"detail": detail}, times=None
+    )
 
     result = run_cli("deploy", str(app_dir), "-m", "x", "--json", env=remote_env)
 

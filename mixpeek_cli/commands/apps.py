@@ -42,6 +42,7 @@ def list_apps(
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
     namespace: options.Namespace = None,
+    timeout: options.Timeout = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -50,7 +51,7 @@ def list_apps(
     output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
-        rows = fetch_apps(reporter, output, console, api_key, base_url, namespace)
+        rows = fetch_apps(reporter, output, console, api_key, base_url, namespace, timeout)
         if output.json:
             output.result(printable_json({"apps": rows}))
         elif not rows:
@@ -86,24 +87,18 @@ def fetch_apps(
     api_key: str | None,
     base_url: str | None,
     namespace: str | None,
+    timeout: float | None = None,
 ) -> list[dict[str, str | None]]:
     """Every app the key can see, as rows (no app id is needed for this call)."""
-    from mixpeek_cli.errors import UsageError
-    from mixpeek_cli.service.client import ApiClient
-
     settings = remote_settings(
-        reporter, app=None, api_key=api_key, base_url=base_url, namespace=namespace
+        reporter,
+        app=None,
+        api_key=api_key,
+        base_url=base_url,
+        namespace=namespace,
+        timeout=timeout,
     )
-    if not settings.api_key:
-        raise UsageError(
-            "no API key", hint="set MIXPEEK_API_KEY, pass --api-key, or run mixpeek login"
-        )
-    client = ApiClient(
-        settings.base_url,
-        settings.api_key,
-        namespace=settings.namespace,
-        trace=output.tracer(console),
-    )
+    _, client = api_client(settings, output, console, app=False)
     with client as api:
         rows = [app_row(app, settings.base_url) for app in api.list_apps()]
     for row in rows:
@@ -128,6 +123,7 @@ def open_app(
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
     namespace: options.Namespace = None,
+    timeout: options.Timeout = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -147,6 +143,7 @@ def open_app(
             base_url=base_url,
             namespace=namespace,
             environment=environment,
+            timeout=timeout,
         )
         app_id, client = api_client(settings, output, console)
         with client as api:

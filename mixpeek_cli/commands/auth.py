@@ -13,6 +13,7 @@ import typer
 from mixpeek_cli.commands import options
 from mixpeek_cli.commands.common import key_redactor
 from mixpeek_cli.output.runner import Output, run_command
+from mixpeek_cli.printable import printable
 
 if TYPE_CHECKING:
     from mixpeek_cli.config.settings import Settings
@@ -93,6 +94,7 @@ def whoami(
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
     namespace: options.Namespace = None,
+    timeout: options.Timeout = None,
     check: Annotated[
         bool,
         typer.Option("--check/--no-check", help="Check the key and app id with the API."),
@@ -122,6 +124,7 @@ def whoami(
             base_url=base_url,
             namespace=namespace,
             environment=environment,
+            timeout=timeout,
             root=check_directory(path),
         )
         src = settings.sources
@@ -168,21 +171,16 @@ def _unchecked(why: str) -> dict[str, Any]:
 
 def _check(settings: Settings, output: Output, console: Console) -> tuple[dict[str, Any], int]:
     """Ask the API for the app: the verdict for the summary, and the exit code it means."""
+    from mixpeek_cli.commands.common import api_client
     from mixpeek_cli.config.settings import ENVIRONMENTS
     from mixpeek_cli.errors import MixpeekError
-    from mixpeek_cli.service.client import ApiClient
     from mixpeek_cli.service.urls import site_url
 
     if not settings.api_key:
         return _unchecked("no API key"), 0
     if not settings.app_id:
         return _unchecked("no app id"), 0
-    client = ApiClient(
-        settings.base_url,
-        settings.api_key,
-        namespace=settings.namespace,
-        trace=output.tracer(console),
-    )
+    _, client = api_client(settings, output, console)
     try:
         with client as api:
             found = api.get_app(settings.app_id)
@@ -200,6 +198,8 @@ def _check(settings: Settings, output: Output, console: Console) -> tuple[dict[s
 def _check_text(verdict: dict[str, Any]) -> str:
     if not verdict["ok"]:
         return str(verdict["error"] if verdict["ok"] is None else f"failed: {verdict['error']}")
-    urls = verdict["urls"] or {}
+    # A slug outside the published pattern has no URL (None): only real URLs are listed.
+    urls = {env: url for env, url in (verdict["urls"] or {}).items() if url}
     served = ", ".join(f"{url} ({env})" for env, url in urls.items())
-    return f"ok: the key can reach app {verdict['slug']}" + (f"; {served}" if served else "")
+    slug = printable(str(verdict["slug"]))
+    return f"ok: the key can reach app {slug}" + (f"; {served}" if served else "")

@@ -46,12 +46,22 @@ def remote_settings(
     )
 
 
-def api_client(settings: Settings, output: Output, console: Console) -> tuple[str, ApiClient]:
-    """The app id and a client for it (``--verbose`` traces its exchanges)."""
+def api_client(
+    settings: Settings, output: Output, console: Console, *, app: bool = True
+) -> tuple[str, ApiClient]:
+    """The app id and a client for it (``--verbose`` traces its exchanges; each retry is
+    told on stderr, unless --quiet). ``app=False``: no app id is needed ("" then)."""
     from mixpeek_cli.service.client import client_for
 
-    app_id, _ = settings.require_remote()
-    return app_id, client_for(settings, output.tracer(console))
+    app_id, _ = settings.require_remote(app=app)
+    notify = None if output.quiet else functools.partial(_retry_notice, console)
+    return app_id, client_for(settings, output.tracer(console), notify, app=app)
+
+
+def _retry_notice(console: Console, line: str) -> None:
+    from mixpeek_cli.output.console import escape
+
+    console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def key_redactor(flag_key: str | None) -> Callable[[str], str]:

@@ -103,7 +103,7 @@ def status(
                         info,
                         reporter=reporter,
                         poll_interval=settings.poll_interval,
-                        timeout=settings.timeout,
+                        deadline=settings.deadline,
                         trace=output.tracer(console),
                     ),
                 )
@@ -170,14 +170,14 @@ def logs(
                         info,
                         reporter=_LogsToStdout(reporter, sink),
                         poll_interval=settings.poll_interval,
-                        timeout=settings.timeout,
+                        deadline=settings.deadline,
                         trace=output.tracer(console),
                     ),
                 )
                 info, timed_out = followed.deploy, followed.timed_out
             else:
                 read = _interruptible(
-                    deploy_id, lambda: read_log(api, info, timeout=settings.timeout)
+                    deploy_id, lambda: read_log(api, info, deadline=settings.deadline)
                 )
                 if read.lines:
                     sink(read.lines)
@@ -187,6 +187,11 @@ def logs(
                     reporter.info(
                         f"deploy {deploy_id} is still {info.status}; for the rest: "
                         f"mixpeek deploys logs {deploy_id} --follow"
+                    )
+                elif not read.complete:
+                    reporter.warn(
+                        "the log stream stalled or ended without its end mark: "
+                        "the log above may be incomplete; run the command again"
                     )
         if output.json:
             output.result(

@@ -212,7 +212,9 @@ def pre_push(
                         "push blocked (skip the hook once with git push --no-verify)"
                     )
                     raise
-                reporter.warn(f"deploy did not happen: {exc.one_line()} (push goes on: --no-block)")
+                # Not through run_command's failure path: masked here as it would be there.
+                why = output.redact(exc.one_line())
+                reporter.warn(f"deploy did not happen: {why} (push goes on: --no-block)")
                 continue
             results.append(result)
             # With --json the array printed at the end is the whole result.

@@ -35,6 +35,7 @@ def logs(
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
     namespace: options.Namespace = None,
+    timeout: options.Timeout = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -66,7 +67,12 @@ def logs(
             )
         hours = app_logs.since_hours(since)
         settings = remote_settings(
-            reporter, app=app, api_key=api_key, base_url=base_url, namespace=namespace
+            reporter,
+            app=app,
+            api_key=api_key,
+            base_url=base_url,
+            namespace=namespace,
+            timeout=timeout,
         )
         app_id, client = api_client(settings, output, console)
 

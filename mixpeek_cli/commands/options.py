@@ -56,7 +56,10 @@ PollInterval = Annotated[
 ]
 Timeout = Annotated[
     float | None,
-    typer.Option("--timeout", help="Give up waiting after this many seconds [default 900]."),
+    typer.Option(
+        "--timeout",
+        help="End the command after this many seconds, every wait included [default 900].",
+    ),
 ]
 Json = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Print errors only.")]

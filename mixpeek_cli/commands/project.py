@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mixpeek_cli.commands import options
+from mixpeek_cli.commands.common import key_redactor
 from mixpeek_cli.output.runner import Output, run_command
+from mixpeek_cli.printable import printable
 
 if TYPE_CHECKING:
     from mixpeek_cli.config.frontends import Frontend
@@ -235,6 +237,7 @@ def link(
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
     namespace: options.Namespace = None,
+    timeout: options.Timeout = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -244,14 +247,16 @@ def link(
     Without APP_ID (run it in the app's directory), on a terminal, it lists your apps
     (mixpeek apps list) to choose from.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
 
     def body(console: Console, reporter: Reporter) -> int:
         from mixpeek_cli.config.project_file import set_keys
         from mixpeek_cli.deploy.request import check_directory
 
         root = check_directory(path)
-        chosen = app_id or _pick_app(reporter, output, console, api_key, base_url, namespace)
+        chosen = app_id or _pick_app(
+            reporter, output, console, api_key, base_url, namespace, timeout
+        )
         _validate(root, chosen, None)
         written = set_keys(root, {"app_id": chosen})
         previous = written.previous.get("app_id")
@@ -279,6 +284,7 @@ def _pick_app(
     api_key: str | None,
     base_url: str | None,
     namespace: str | None,
+    timeout: float | None,
 ) -> str:
     """Ask which of the key's apps to link (a terminal only)."""
     from mixpeek_cli.commands.apps import fetch_apps
@@ -289,14 +295,15 @@ def _pick_app(
         raise UsageError(
             "no APP_ID", hint="pass it: mixpeek link APP_ID (mixpeek apps list shows them)"
         )
-    rows = fetch_apps(reporter, output, console, api_key, base_url, namespace)
+    rows = fetch_apps(reporter, output, console, api_key, base_url, namespace, timeout)
     if not rows:
         raise UsageError(
             "your key sees no apps yet", hint="create one in the Mixpeek dashboard (Canvas)"
         )
     for number, row in enumerate(rows, start=1):
         title = f" ({row['title']})" if row["title"] and row["title"] != row["app_id"] else ""
-        typer.echo(f"{number:>3}. {row['app_id']}{title}  {row['url'] or ''}".rstrip(), err=True)
+        line = f"{number:>3}. {row['app_id']}{title}  {row['url'] or ''}".rstrip()
+        typer.echo(printable(line), err=True)  # titles are the server's text
     while True:
         answer = typer.prompt("Link which app? (number)", err=True).strip()
         if answer.isdigit() and 1 <= int(answer) <= len(rows):

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from mixpeek_cli.config.settings import Settings
     from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
+    from mixpeek_cli.service.client import ApiClient
     from mixpeek_cli.service.versions import VersionDiff, VersionRecord
 
 versions_app = typer.Typer(
@@ -77,6 +78,7 @@ def list_versions(
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
     namespace: options.Namespace = None,
+    timeout: options.Timeout = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -93,7 +95,7 @@ def list_versions(
             check_environment(environment)
         if not 1 <= limit <= 1000:
             raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 1000")
-        settings = _settings(reporter, app, api_key, base_url, namespace)
+        settings = _settings(reporter, app, api_key, base_url, namespace, timeout)
         app_id, client = api_client(settings, output, console)
         with client as api:
             records = api.list_versions(app_id)
@@ -163,6 +165,7 @@ def diff(
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
     namespace: options.Namespace = None,
+    timeout: options.Timeout = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -173,10 +176,10 @@ def diff(
 
     def body(console: Console, reporter: Reporter) -> int:
         first, second = _pair(versions)
-        settings = _settings(reporter, app, api_key, base_url, namespace)
+        settings = _settings(reporter, app, api_key, base_url, namespace, timeout)
         app_id, client = api_client(settings, output, console)
         with client as api:
-            changes = api.diff_versions(app_id, first, second)
+            changes = _diff_of_known(api, app_id, first, second)
         if output.json:
             output.result(json.dumps({"app_id": app_id, **_diff_json(changes)}))
         elif source:
@@ -186,6 +189,28 @@ def diff(
         return 0
 
     raise typer.Exit(run_command(output, body))
+
+
+def _diff_of_known(api: ApiClient, app_id: str, first: int, second: int) -> VersionDiff:
+    """The diff; a version that does not exist is a usage error (exit 2), as for rollback."""
+    from mixpeek_cli.errors import ApiError, UsageError
+    from mixpeek_cli.history.selection import LIST_HINT, find
+
+    try:
+        return api.diff_versions(app_id, first, second)
+    except ApiError as exc:
+        if exc.status_code != 404:
+            raise
+        # Which one is missing? The list says; a 404 for another reason stays exit 5.
+        records = api.list_versions(app_id)
+        missing = [n for n in (first, second) if find(records, n) is None]
+        if not missing:
+            raise
+        known = ", ".join(str(r.version) for r in records[:10]) or "none yet"
+        raise UsageError(
+            f"app {app_id} has no version {' or '.join(map(str, missing))} (newest: {known})",
+            hint=LIST_HINT,
+        ) from None
 
 
 def _pair(values: list[str]) -> tuple[int, int]:
@@ -296,6 +321,7 @@ def download(
     api_key: options.ApiKey = None,
     base_url: options.BaseUrl = None,
     namespace: options.Namespace = None,
+    timeout: options.Timeout = None,
     json_output: options.Json = False,
     quiet: options.Quiet = False,
     verbose: options.Verbose = False,
@@ -307,7 +333,7 @@ def download(
         from mixpeek_cli.errors import MixpeekError
         from mixpeek_cli.history.download import download_zip, extract_safely
 
-        settings = _settings(reporter, app, api_key, base_url, namespace)
+        settings = _settings(reporter, app, api_key, base_url, namespace, timeout)
         app_id, client = api_client(settings, output, console)
         with client as api:
             target = output_file
@@ -328,7 +354,9 @@ def download(
                     f"{target} already exists", hint="pass --force to replace it, or -o FILE"
                 )
             link = api.version_download(app_id, version)
-        size = download_zip(link.download_url, target, reporter, force=force)
+        size = download_zip(
+            link.download_url, target, reporter, deadline=settings.deadline, force=force
+        )
         extracted = None
         if extract is not None:
             names = extract_safely(target, extract)
@@ -466,7 +494,13 @@ def _settings(
     api_key: str | None,
     base_url: str | None,
     namespace: str | None,
+    timeout: float | None,
 ) -> Settings:
     return remote_settings(
-        reporter, app=app, api_key=api_key, base_url=base_url, namespace=namespace
+        reporter,
+        app=app,
+        api_key=api_key,
+        base_url=base_url,
+        namespace=namespace,
+        timeout=timeout,
     )

@@ -41,7 +41,7 @@ def credentials_path(env: Mapping[str, str] | None = None) -> Path:
 def check_key(key: str, source: str = "stdin") -> str:
     """The key to store, stripped of surrounding whitespace; refuse what cannot be a key
     (the rules the settings apply to every key, :func:`check_api_key`)."""
-    key = check_api_key(key, source, fix="pass exactly one key, on one line")
+    key = check_api_key(key, source, fix="pass exactly one key, on one line", line=True)
     if not key:
         raise UsageError("no API key given", hint="paste the key from the Mixpeek dashboard")
     return key
@@ -85,7 +85,7 @@ def load_key(
     key = data.get("api_key") if isinstance(data, dict) else None
     if not isinstance(key, str) or not key.strip():
         raise UsageError(f"{path} holds no valid API key", hint=again)
-    return check_api_key(key, str(path), fix=again)
+    return check_api_key(key, str(path), fix=again, line=True)
 
 
 def remove_key(env: Mapping[str, str] | None = None) -> bool:

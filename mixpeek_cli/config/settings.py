@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from mixpeek_cli.deadline import Deadline
 from mixpeek_cli.errors import UsageError
 from mixpeek_cli.loopback import is_loopback
 
@@ -35,8 +36,8 @@ PROJECT_FILE = "mixpeek.toml"
 # typo or an injection.
 _APP_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _NAMESPACE = _APP_ID
-# Stripped silently from around an API key: a line ending or indentation copied with it.
-_KEY_SURROUNDING = " \t\r\n"
+# Dropped from around a key read as a line (a prompt, stdin, the stored key's file).
+LINE_BLANKS = " \t\r\n"
 # The settings mixpeek.toml can hold; each is a string there.
 _PROJECT_KEYS = ("app_id", "environment", "namespace", "build_command", "output_dir")
 
@@ -49,6 +50,9 @@ class Settings:
     environment: str
     poll_interval: float
     timeout: float
+    # --timeout counted from when the settings were resolved, i.e. the command's start:
+    # every wait of the command ends by it (mixpeek_cli/deadline.py).
+    deadline: Deadline
     # Where each setting came from ("flag", "env MIXPEEK_...", PROJECT_FILE, "user config",
     # "default", "unset"): `mixpeek whoami` shows it, never the key itself.
     sources: dict[str, str] = field(default_factory=dict)
@@ -59,11 +63,12 @@ class Settings:
     # Relative to PATH, e.g. "dist": the bundle is this directory's contents.
     output_dir: str | None = None
 
-    def require_remote(self) -> tuple[str, str]:
+    def require_remote(self, *, app: bool = True) -> tuple[str, str]:
         """The app id and key a network call needs, or one UsageError naming all that is
-        missing (fixing one only to be told of the next wastes a run)."""
+        missing (fixing one only to be told of the next wastes a run). ``app=False``: a
+        call about no one app (``apps list``) needs the key only; the app id is then ""."""
         missing: list[tuple[str, str]] = []
-        if not self.app_id:
+        if app and not self.app_id:
             missing.append(
                 (
                     "no app id",
@@ -79,8 +84,8 @@ class Settings:
                 " and ".join(what for what, _ in missing),
                 hint="; and ".join(how for _, how in missing),
             )
-        assert self.app_id and self.api_key  # for mypy: both were checked just above
-        return self.app_id, self.api_key
+        assert self.api_key  # for mypy: checked just above
+        return self.app_id or "", self.api_key
 
 
 def read_project_file(root: Path) -> dict[str, Any]:
@@ -111,20 +116,28 @@ def read_project_file(root: Path) -> dict[str, Any]:
     return data
 
 
-def check_api_key(value: str, source: str, *, fix: str = "re-copy it") -> str:
-    """``value`` without the whitespace around it; a UsageError if what is left holds a
-    character no key has, naming ``source`` and the kind of character, never the key.
+def check_api_key(value: str, source: str, *, fix: str = "re-copy it", line: bool = False) -> str:
+    """``value`` if it holds only printable ASCII, as every key does; else a UsageError
+    naming ``source`` and the kind of character, never the key.
 
-    The line ending a key read from a file or pasted with it carries is dropped: it
-    cannot be part of a key, and refusing it would only make people edit their secret
-    stores. Anything else outside printable ASCII (a newline inside, a tab, a NUL, a
-    space, a non-ASCII character) would fail in an HTTP header, or send another key
-    than meant: it is refused before any request.
+    A key with a newline, a tab, a NUL, a space or a non-ASCII character would fail in an
+    HTTP header (httpx's error then quotes the whole key) or send another key than meant:
+    it is refused before any request, even when the character is only at an end, since
+    the key as given is not the key. ``line``: ``value`` is a line read from a prompt,
+    stdin or a file the CLI wrote, whose line ending and surrounding blanks are dropped.
     """
-    key = value.strip(_KEY_SURROUNDING)
-    bad = next((ch for ch in key if not "!" <= ch <= "~"), None)
+    key = value.strip(LINE_BLANKS) if line else value
+    bad = next((i for i, ch in enumerate(key) if not "!" <= ch <= "~"), None)
     if bad is not None:
-        raise UsageError(f"the API key (from {source}) holds {_describe(bad)}", hint=fix)
+        if bad > 0 and not any("!" <= ch <= "~" for ch in key[bad:]):
+            where = " at its end"  # a line ending copied with it, most often
+        elif bad == 0 and len(key) > 1:
+            where = " at its start"
+        else:
+            where = ""
+        raise UsageError(
+            f"the API key (from {source}) holds {_describe(key[bad])}{where}", hint=fix
+        )
     return key
 
 
@@ -206,6 +219,9 @@ def resolve_settings(
         )
         if resolved_key:
             sources["api_key"] = "user config"
+    resolved_timeout = _positive(
+        pick(timeout, "MIXPEEK_TIMEOUT", None, DEFAULT_TIMEOUT), "timeout (--timeout)"
+    )
     return Settings(
         api_key=resolved_key,
         base_url=_base_url(str(pick(base_url, "MIXPEEK_BASE_URL", None, DEFAULT_BASE_URL))),
@@ -215,9 +231,8 @@ def resolve_settings(
             pick(poll_interval, "MIXPEEK_POLL_INTERVAL", None, DEFAULT_POLL_INTERVAL),
             "poll interval (--poll-interval / MIXPEEK_POLL_INTERVAL)",
         ),
-        timeout=_positive(
-            pick(timeout, "MIXPEEK_TIMEOUT", None, DEFAULT_TIMEOUT), "timeout (--timeout)"
-        ),
+        timeout=resolved_timeout,
+        deadline=Deadline.after(resolved_timeout),
         sources=sources,
         namespace=checked(
             "namespace", _namespace, pick(namespace, "MIXPEEK_NAMESPACE", "namespace", None)

@@ -33,7 +33,7 @@ class AppLookup:
 
     def _run(self) -> None:
         try:
-            self._app = self._api.get_app(self._app_id)
+            self._app = self._api.get_app(self._app_id, quiet=True)
         except MixpeekError as exc:
             if self._trace is not None:
                 self._trace(f"cannot read the app for its URL: {exc.one_line()}")

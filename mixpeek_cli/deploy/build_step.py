@@ -14,15 +14,19 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mixpeek_cli import interrupts
 from mixpeek_cli.errors import Interrupted, UsageError
 from mixpeek_cli.output.reporter import Reporter
+
+if TYPE_CHECKING:
+    from mixpeek_cli.deadline import Deadline
 
 TAIL_LINES = 20
 # How long a build may take to stop after Ctrl-C before it is killed, and when it is
@@ -40,12 +44,21 @@ class BuildRun:
         return {"command": self.command, "seconds": round(self.seconds, 3)}
 
 
-def run_build(command: str, cwd: Path, reporter: Reporter, *, quiet: bool = False) -> BuildRun:
-    """Run ``command`` in ``cwd``; return once it succeeded, or raise."""
+def run_build(
+    command: str,
+    cwd: Path,
+    reporter: Reporter,
+    *,
+    quiet: bool = False,
+    deadline: Deadline | None = None,
+) -> BuildRun:
+    """Run ``command`` in ``cwd``; return once it succeeded, or raise. A build still
+    running at ``deadline`` (--timeout) is stopped as a Ctrl-C would stop it."""
     reporter.info(f"building: {command}")
     started = time.monotonic()
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     build = _Build()
+    overdue = threading.Event()
     with interrupts.passed_to_child(
         lambda: build.signal(signal.SIGINT), lambda: build.signal(signal.SIGKILL)
     ) as ctrl_c:
@@ -65,6 +78,9 @@ def run_build(command: str, cwd: Path, reporter: Reporter, *, quiet: bool = Fals
                 f"cannot run the build command {command!r}: {exc.strerror or exc}",
                 hint="check the build command (--build-command / build_command in mixpeek.toml)",
             ) from None
+        # At the deadline the build is stopped from a timer thread; the reads and the wait
+        # below then end as they would after a Ctrl-C.
+        watchdog = _watchdog(deadline, proc, overdue)
         try:
             ctrl_c.started = True  # inside the try: a Ctrl-C from here on is handled below
             if ctrl_c.interrupted:  # while the build was being started: passed on now
@@ -82,6 +98,16 @@ def run_build(command: str, cwd: Path, reporter: Reporter, *, quiet: bool = Fals
                 f"interrupted during the build ({command}); nothing was sent",
                 hint="run the deploy again",
             ) from None
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+    if overdue.is_set():
+        assert deadline is not None  # only a deadline sets it
+        raise UsageError(
+            f"the build command {command!r} was still running when --timeout "
+            f"({deadline.seconds:g}s) ran out: stopped; nothing was sent",
+            hint="give the deploy more time (--timeout), or build first and deploy with --no-build",
+        )
     if code != 0:
         for line in tail:
             reporter.info(f"  | {line}")
@@ -91,6 +117,23 @@ def run_build(command: str, cwd: Path, reporter: Reporter, *, quiet: bool = Fals
             hint="fix the build (its output is above), or deploy without it: --no-build",
         )
     return BuildRun(command, time.monotonic() - started)
+
+
+def _watchdog(
+    deadline: Deadline | None, proc: subprocess.Popen[bytes], overdue: threading.Event
+) -> threading.Timer | None:
+    if deadline is None:
+        return None
+
+    def stop() -> None:
+        overdue.set()
+        _signal(proc, signal.SIGINT)
+        _stop(proc)  # SIGINT again, then SIGKILL: nothing of the build is left running
+
+    timer = threading.Timer(deadline.left(), stop)
+    timer.daemon = True
+    timer.start()
+    return timer
 
 
 class _Build:

@@ -52,7 +52,7 @@ def create_and_follow(
             deploy,
             reporter=reporter,
             poll_interval=settings.poll_interval,
-            timeout=settings.timeout,
+            deadline=settings.deadline,
             trace=trace,
         )
     except KeyboardInterrupt:

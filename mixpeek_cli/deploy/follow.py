@@ -10,17 +10,17 @@ then given :data:`STREAM_GRACE` seconds to deliver the log's last lines.
 from __future__ import annotations
 
 import queue
-import time
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from mixpeek_cli.errors import ApiError
+from mixpeek_cli.errors import ApiError, DeadlineReached
 from mixpeek_cli.output.reporter import Reporter
 from mixpeek_cli.service.log_stream import Done, Dropped, Event, Line, StreamReader, Unavailable
 
 if TYPE_CHECKING:
+    from mixpeek_cli.deadline import Deadline
     from mixpeek_cli.service.client import ApiClient, Trace
     from mixpeek_cli.service.models import DeployInfo
 
@@ -30,6 +30,9 @@ LOG_TAIL = 20
 NOT_FOUND_RETRIES = 4
 # After the polls saw the final status, how long the stream may take to send the rest.
 STREAM_GRACE = 3.0
+# A final deploy's log is a replay of lines the server has: a replay silent this long
+# (stalled, or cut and silent on reconnect) is given up, said to be incomplete.
+REPLAY_GRACE = 5.0
 
 
 def poll_intervals(first: float) -> Iterator[float]:
@@ -54,12 +57,11 @@ def follow_deploy(
     *,
     reporter: Reporter,
     poll_interval: float,
-    timeout: float,
+    deadline: Deadline,
     trace: Trace | None = None,
-    clock: Callable[[], float] = time.monotonic,
 ) -> FollowResult:
-    """Show the build log and status until ``complete``/``failed`` or ``timeout`` seconds."""
-    follower = _Follower(api, deploy, reporter, poll_interval, clock() + timeout, trace, clock)
+    """Show the build log and status until ``complete``/``failed`` or the ``deadline``."""
+    follower = _Follower(api, deploy, reporter, poll_interval, deadline, trace)
     try:
         return follower.run()
     finally:
@@ -73,16 +75,15 @@ class _Follower:
         deploy: DeployInfo,
         reporter: Reporter,
         poll_interval: float,
-        deadline: float,
+        deadline: Deadline,
         trace: Trace | None,
-        clock: Callable[[], float],
     ) -> None:
         self.api = api
         self.current = deploy
         self.reporter = reporter
-        self.deadline = deadline
+        self.deadline = deadline.at
         self.trace = trace
-        self.clock = clock
+        self.clock = deadline.clock
         self.intervals = poll_intervals(poll_interval)
         self.reader = StreamReader(api, deploy.app_id, deploy.deploy_id).start()
         self.streaming = True
@@ -112,7 +113,14 @@ class _Follower:
                     next_poll = self.clock()  # `done`: the status is final now; ask once
                 continue
             if final_at is None and self.clock() >= next_poll:
-                if self._poll() and self.current.final:
+                try:
+                    polled = self._poll()
+                except DeadlineReached:
+                    # A poll that stalls or keeps failing until --timeout: the deploy is
+                    # not known to be final when the time ran out (exit 3, not 5).
+                    self._drain()
+                    return FollowResult(self.current, timed_out=True, log_tail=list(self.tail))
+                if polled and self.current.final:
                     final_at = self.clock()
                 next_poll = self.clock() + next(self.intervals)
         self.reporter.status(self.current.status)
@@ -149,9 +157,7 @@ class _Follower:
     def _poll(self) -> bool:
         """Fetch the status; False when a fresh deploy is not known yet (404) and skipped."""
         try:
-            latest = self.api.get_deploy(
-                self.current.app_id, self.current.deploy_id, deadline=self.deadline
-            )
+            latest = self.api.get_deploy(self.current.app_id, self.current.deploy_id)
         except ApiError as exc:
             # A store that is only eventually consistent may not know a deploy it just made.
             if exc.status_code != 404 or self.not_found >= NOT_FOUND_RETRIES:
@@ -181,27 +187,31 @@ def read_log(
     api: ApiClient,
     deploy: DeployInfo,
     *,
-    timeout: float,
+    deadline: Deadline,
     idle: float = 1.0,
-    clock: Callable[[], float] = time.monotonic,
+    replay_grace: float = REPLAY_GRACE,
 ) -> LogRead:
     """The build log so far, without following it.
 
-    A final deploy's stream replays its whole log, then says ``done``; a running one's
-    stream would go on live, so it is read until ``idle`` seconds pass without a line.
+    A final deploy's stream replays its whole log, then says ``done``; one that goes
+    ``replay_grace`` seconds without a new line (stalled, or closed without ``done``) is
+    given up, the log marked incomplete. A running deploy's stream would go on live, so
+    it is read until ``idle`` seconds pass without a line.
     """
     reader = StreamReader(api, deploy.app_id, deploy.deploy_id).start()
     lines: list[str] = []
-    end = clock() + timeout
+    quiet = replay_grace if deploy.final else idle
+    # Only a new line is progress: a stream cut and opened again (a Dropped event, its
+    # replay skipped) is not.
+    silent_until = deadline.clock() + quiet
     try:
-        while (left := end - clock()) > 0:
+        while (left := min(deadline.left(), silent_until - deadline.clock())) > 0:
             try:
-                event = reader.events.get(timeout=left if deploy.final else min(idle, left))
+                event = reader.events.get(timeout=left)
             except queue.Empty:
-                if deploy.final:
-                    continue
-                return LogRead(lines, available=True, complete=False)
+                break
             if isinstance(event, Line):
+                silent_until = deadline.clock() + quiet
                 lines.append(event.text)
             elif isinstance(event, Done):
                 return LogRead(lines, available=True, complete=True)

@@ -67,7 +67,7 @@ def deploy_from_git(
         "git_commit_message": git.commit_message,
         "git_author": git.author,
     }
-    with client_for(settings, trace) as api:
+    with client_for(settings, trace, notify=reporter.warn) as api:
         site = AppLookup(api, app_id, settings.base_url, trace)
         return create_and_follow(
             api, app_id, body, request, settings, reporter, result, site=site, trace=trace

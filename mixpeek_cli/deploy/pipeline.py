@@ -79,7 +79,7 @@ _API_STAGE = (
     "mixpeek_cli.upload",
 )
 # Only a deploy that waits follows the build (--no-wait has no use for them).
-_FOLLOW_STAGE = ("mixpeek_cli.deploy.follow", "httpx_sse")
+_FOLLOW_STAGE = ("mixpeek_cli.deploy.follow", "mixpeek_cli.service.sse")
 
 
 def _preload(*modules: str) -> None:

@@ -67,7 +67,9 @@ def prepare_bundle(
     build_command, output_dir = build_settings(settings, request, root, reporter)
     build = None
     if build_command and request.build:
-        build = run_build(build_command, root, reporter, quiet=request.quiet)
+        build = run_build(
+            build_command, root, reporter, quiet=request.quiet, deadline=settings.deadline
+        )
     guard = make_guard(request.include_secrets, reporter)
     bundle = build_bundle(
         build_root(root, output_dir),

@@ -104,7 +104,7 @@ def restore_and_follow(
             started,
             reporter=reporter,
             poll_interval=settings.poll_interval,
-            timeout=settings.timeout,
+            deadline=settings.deadline,
             trace=trace,
         )
     except KeyboardInterrupt:

@@ -85,7 +85,7 @@ def deploy_bundle(
         from mixpeek_cli.service.client import RawJson, client_for
         from mixpeek_cli.upload import BundleZip, upload_bundle
 
-        with client_for(settings, trace) as api:
+        with client_for(settings, trace, notify=reporter.warn) as api:
             # Only now, with every local stage passed, does anything reach the network.
             site = AppLookup(api, app_id, settings.base_url, trace)
             try:
@@ -96,6 +96,7 @@ def deploy_bundle(
                     reporter=reporter,
                     previous=_previous_upload(bundle, settings, app_id),
                     trace=trace,
+                    deadline=settings.deadline,
                 )
             except KeyboardInterrupt:
                 raise Interrupted(

@@ -16,19 +16,25 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
-from mixpeek_cli.errors import ApiError, UsageError
+from mixpeek_cli.errors import ApiError, DeadlineReached, UsageError
 from mixpeek_cli.output.reporter import Reporter, track
 from mixpeek_cli.service.retry import RETRYABLE_STATUS, RetryPolicy
 
 if TYPE_CHECKING:
     import httpx
 
+    from mixpeek_cli.deadline import Deadline
+
 CHUNK = 1024 * 1024
 DOWNLOAD_RETRY = RetryPolicy(max_attempts=4)
 
 
-def download_zip(url: str, dest: Path, reporter: Reporter, *, force: bool = False) -> int:
-    """Stream ``url`` to ``dest``; the bytes written. ``dest`` is replaced only with ``force``."""
+def download_zip(
+    url: str, dest: Path, reporter: Reporter, *, deadline: Deadline, force: bool = False
+) -> int:
+    """Stream ``url`` to ``dest``; the bytes written. ``dest`` is replaced only with ``force``.
+
+    Every wait ends by ``deadline``: a download still going then is given up."""
     import httpx
 
     if dest.exists() and not force:
@@ -40,7 +46,7 @@ def download_zip(url: str, dest: Path, reporter: Reporter, *, force: bool = Fals
     try:
         timeout = httpx.Timeout(connect=10.0, read=120.0, write=10.0, pool=10.0)
         with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            size = _fetch(client, url, part, reporter)
+            size = _fetch(client, url, part, reporter, deadline)
         check_zip(part)
         os.replace(part, dest)
     finally:
@@ -49,17 +55,23 @@ def download_zip(url: str, dest: Path, reporter: Reporter, *, force: bool = Fals
     return size
 
 
-def _fetch(client: httpx.Client, url: str, part: Path, reporter: Reporter) -> int:
+def _fetch(
+    client: httpx.Client, url: str, part: Path, reporter: Reporter, deadline: Deadline
+) -> int:
     import httpx
+
+    from mixpeek_cli.service.resend import shrink
 
     attempt = 0
     while True:
         attempt += 1
+        if deadline.expired:
+            raise _out_of_time(deadline)
         try:
-            with client.stream("GET", url) as response:
+            with client.stream("GET", url, timeout=shrink(client.timeout, deadline)) as response:
                 if response.status_code == 200:
                     total = int(response.headers.get("Content-Length") or 0)
-                    return _write(response, part, reporter, total)
+                    return _write(response, part, reporter, total, deadline)
                 response.read()
                 failure = ApiError(
                     f"the download URL was refused (HTTP {response.status_code})",
@@ -68,18 +80,36 @@ def _fetch(client: httpx.Client, url: str, part: Path, reporter: Reporter) -> in
                 if response.status_code not in RETRYABLE_STATUS:
                     raise failure
         except httpx.RequestError as exc:
+            if deadline.expired:
+                raise _out_of_time(deadline) from None
             failure = ApiError(
                 f"the download broke off: {type(exc).__name__}", hint="check your network"
             )
         if attempt >= DOWNLOAD_RETRY.max_attempts:
             raise failure
-        time.sleep(DOWNLOAD_RETRY.backoff(attempt))
+        wait = DOWNLOAD_RETRY.backoff(attempt)
+        if not deadline.allows(wait):
+            raise _out_of_time(deadline)
+        time.sleep(wait)
 
 
-def _write(response: httpx.Response, part: Path, reporter: Reporter, total: int) -> int:
+def _out_of_time(deadline: Deadline) -> DeadlineReached:
+    return DeadlineReached(
+        f"the download did not finish before --timeout ({deadline.seconds:g}s) ran out",
+        hint="run it again with more time (--timeout)",
+    )
+
+
+def _write(
+    response: httpx.Response, part: Path, reporter: Reporter, total: int, deadline: Deadline
+) -> int:
     written = 0
     with track(reporter, "Downloading", total, "bytes") as task, part.open("wb") as fh:
-        for chunk in response.iter_bytes(CHUNK):
+        # Each network read as it comes (no chunk size: that would wait for 1 MiB): a
+        # trickle of bytes never trips the read timeout, so the deadline is checked here.
+        for chunk in response.iter_bytes():
+            if deadline.expired:
+                raise _out_of_time(deadline)
             fh.write(chunk)
             written += len(chunk)
             task.advance(len(chunk))

@@ -132,7 +132,13 @@ def _fail(output: Output, console: Console, exc: MixpeekError) -> int:
         because = output.redact(str(cause))
         console.print(f"  caused by {type(cause).__name__}: {_escape(because)}", markup=True)
     if output.json:
-        payload = {"error": message, "exit_code": code, "deploy_id": exc.deploy_id}
+        payload = {
+            "error": message,
+            "exit_code": code,
+            "deploy_id": exc.deploy_id,
+            # True when a deploy (or restore) may exist though its answer was lost.
+            "maybe_created": exc.maybe_created,
+        }
         output.result(json.dumps(payload))
     elif exc.deploy_id:
         output.result(printable(exc.deploy_id))

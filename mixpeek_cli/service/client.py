@@ -17,8 +17,13 @@ from typing import TYPE_CHECKING, Any, Final
 import httpx
 
 from mixpeek_cli import __version__
-from mixpeek_cli.errors import ApiError, MixpeekError
-from mixpeek_cli.service.error_bodies import describe_transport_error, failure_for, not_json
+from mixpeek_cli.deadline import Deadline
+from mixpeek_cli.errors import ApiError, DeadlineReached
+from mixpeek_cli.service.error_bodies import (
+    describe_transport_error,
+    failure_for,
+    not_json,
+)
 from mixpeek_cli.service.models import (
     AppInfo,
     DeployInfo,
@@ -33,7 +38,15 @@ from mixpeek_cli.service.models import (
     parse_upload_check,
     parse_upload_url,
 )
-from mixpeek_cli.service.retry import RETRYABLE_STATUS, RetryPolicy
+from mixpeek_cli.service.resend import (
+    Verdict,
+    maybe_created,
+    out_of_time,
+    shrink,
+    status_verdict,
+    transport_verdict,
+)
+from mixpeek_cli.service.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from mixpeek_cli.config.settings import Settings
@@ -46,11 +59,21 @@ BUNDLE_CONTENT_TYPE = "application/zip"
 
 # httpx's default is 5 s of inactivity for everything; a deploy API may take longer to answer.
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=10.0)
+# No answer of this API comes near this; a server sending more is not this API.
+MAX_ANSWER_BYTES = 256 << 20
 # A build may be silent for a while (heartbeats are not published); after this long with
 # no byte the stream is taken for dead and opened again (its replay loses nothing).
 STREAM_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=10.0, pool=10.0)
 
 Trace = Callable[[str], None]
+# What a lost answer to a creating write may have left behind, and how to look.
+DEPLOY_MAYBE = (
+    "the deploy may have been created: check `mixpeek versions list` (or `mixpeek deploys "
+    "status`) before deploying again"
+)
+RESTORE_MAYBE = (
+    "the restore may have been started: check `mixpeek versions list` before restoring again"
+)
 
 
 class StreamDone:
@@ -89,16 +112,24 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     return b"".join(pieces)
 
 
-def client_for(settings: Settings, trace: Trace | None = None) -> ApiClient:
-    """The client for one command run, deploy or any other: its retries stop at the
-    overall ``--timeout`` (``settings.timeout``)."""
-    _, api_key = settings.require_remote()
+def client_for(
+    settings: Settings,
+    trace: Trace | None = None,
+    notify: Trace | None = None,
+    *,
+    app: bool = True,
+) -> ApiClient:
+    """The client for one command run, deploy or any other: every wait of it ends by the
+    command's ``--timeout`` (``settings.deadline``). ``notify`` hears of each retry;
+    ``app=False``: the command needs no app id."""
+    _, api_key = settings.require_remote(app=app)
     return ApiClient(
         settings.base_url,
         api_key,
         namespace=settings.namespace,
         trace=trace,
-        deadline=time.monotonic() + settings.timeout,
+        notify=notify,
+        deadline=settings.deadline,
     )
 
 
@@ -114,10 +145,11 @@ class ApiClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         trace: Trace | None = None,
+        notify: Trace | None = None,
         sleep: Callable[[float], None] = time.sleep,
-        deadline: float | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
-        """``deadline`` (a ``time.monotonic()`` value) bounds every call's retries."""
+        """``deadline`` bounds every call: its connect, its read, its retries."""
         headers = {
             "Authorization": f"Bearer {api_key}",
             "User-Agent": f"mixpeek-cli/{__version__}",
@@ -138,10 +170,17 @@ class ApiClient:
             verify=not base_url.startswith("http://"),
         )
         self._api_key = api_key
+        self._timeouts = timeout
         self._retry = retry or RetryPolicy()
         self._trace = trace
+        self._notify = notify
         self._sleep = sleep
         self._deadline = deadline
+
+    @property
+    def deadline(self) -> Deadline | None:
+        """The command's deadline, for the waits around the calls (following, uploading)."""
+        return self._deadline
 
     def __enter__(self) -> ApiClient:
         return self
@@ -170,7 +209,10 @@ class ApiClient:
         return parse_upload_url(data)
 
     def verify_upload(self, app_id: str, bundle_s3_key: str) -> UploadCheck | None:
-        """What the server's HEAD of the object saw, or None when it has no such call."""
+        """What the server's HEAD of the object saw, or None when it has no such call.
+
+        Only a 404/405 that is not a Mixpeek error answer means "no such call": a
+        ``NotFoundError`` body says the call exists and the object (or app) does not."""
         try:
             data = self._request(
                 "POST",
@@ -179,7 +221,7 @@ class ApiClient:
                 idempotency_key=str(uuid.uuid4()),
             )
         except ApiError as exc:
-            if exc.status_code in (404, 405):
+            if exc.status_code in (404, 405) and exc.error_type is None:
                 return None
             raise
         return parse_upload_check(data, key=bundle_s3_key)
@@ -190,21 +232,21 @@ class ApiClient:
         body: Mapping[str, Any],
         *,
         idempotency_key: str,
-        deadline: float | None = None,
     ) -> DeployInfo:
         data = self._request(
             "POST",
             f"/v1/apps/{app_id}/deploy",
             json_body=dict(body),
             idempotency_key=idempotency_key,
-            deadline=deadline,
+            creates=DEPLOY_MAYBE,
         )
-        return parse_deploy(data, app_id=app_id)
+        try:
+            return parse_deploy(data, app_id=app_id)
+        except ApiError as exc:
+            raise maybe_created(exc, DEPLOY_MAYBE) from None
 
-    def get_deploy(
-        self, app_id: str, deploy_id: str, *, deadline: float | None = None
-    ) -> DeployInfo:
-        data = self._request("GET", f"/v1/apps/{app_id}/deploys/{deploy_id}", deadline=deadline)
+    def get_deploy(self, app_id: str, deploy_id: str) -> DeployInfo:
+        data = self._request("GET", f"/v1/apps/{app_id}/deploys/{deploy_id}")
         return parse_deploy(data, app_id=app_id)
 
     def stream_logs(self, app_id: str, deploy_id: str) -> Iterator[LogLine | StreamDone]:
@@ -214,37 +256,42 @@ class ApiClient:
         the caller decides whether to open it again. Raises :class:`StreamUnavailable`
         when the server offers no stream.
         """
-        from httpx_sse import SSEError, connect_sse
+        from mixpeek_cli.service.sse import iter_events
 
         path = f"/v1/apps/{app_id}/deploys/{deploy_id}/logs/stream"
         started = time.monotonic()
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
         try:
-            with connect_sse(self._http, "GET", path, timeout=STREAM_TIMEOUT) as source:
-                response = source.response
+            with self._http.stream(
+                "GET", path, headers=headers, timeout=STREAM_TIMEOUT
+            ) as response:
                 self._note(f"GET {path} -> {response.status_code} (stream)")
                 if response.status_code in (404, 405):
                     raise StreamUnavailable(f"HTTP {response.status_code}")
                 if not response.is_success:
-                    response.read()
-                    raise failure_for(response, "GET", path, self._scrub)
-                try:
-                    for event in source.iter_sse():
-                        if event.event == "done":
-                            self._note(f"stream done ({time.monotonic() - started:.2f}s)")
-                            yield DONE
-                            return
-                        if event.event == "message":
-                            yield from parse_log_data(event.data)
-                except SSEError as exc:
-                    raise StreamUnavailable(str(exc)) from None
+                    raise failure_for(_head_of(response), "GET", path, self._scrub)
+                kind = response.headers.get("content-type", "").partition(";")[0].strip()
+                if kind != "text/event-stream":
+                    raise StreamUnavailable(
+                        f"the answer is {kind or 'untyped'}, not an event stream"
+                    )
+                for event in iter_events(response.iter_bytes()):
+                    if event.event == "done":
+                        self._note(f"stream done ({time.monotonic() - started:.2f}s)")
+                        yield DONE
+                        return
+                    if event.event == "message":
+                        yield from parse_log_data(event.data, cut_bytes=event.cut_bytes)
         except httpx.RequestError as exc:
             self._note(f"GET {path} -> {type(exc).__name__}")
             raise ApiError(f"the log stream broke off: {describe_transport_error(exc)}") from None
 
     # -- apps, versions, recovery ----------------------------------------------------------
 
-    def get_app(self, app_id: str) -> AppInfo:
-        return parse_app(self._request("GET", f"/v1/apps/{app_id}"), app_id=app_id)
+    def get_app(self, app_id: str, *, quiet: bool = False) -> AppInfo:
+        """The app; ``quiet``: its retries are not told (a read on the side, for a URL)."""
+        data = self._request("GET", f"/v1/apps/{app_id}", quiet=quiet)
+        return parse_app(data, app_id=app_id)
 
     def list_apps(self, *, page: int = 100, most: int = 1000) -> list[AppInfo]:
         """Every app the key can see (paged ``GET /v1/apps``), up to ``most``."""
@@ -285,8 +332,12 @@ class ApiClient:
             f"/v1/apps/{app_id}/versions/{version}/restore",
             json_body={"environment": environment},
             idempotency_key=idempotency_key,
+            creates=RESTORE_MAYBE,
         )
-        return parse_restore(data, app_id=app_id, version=version)
+        try:
+            return parse_restore(data, app_id=app_id, version=version)
+        except ApiError as exc:
+            raise maybe_created(exc, RESTORE_MAYBE) from None
 
     def app_logs(
         self,
@@ -314,52 +365,128 @@ class ApiClient:
         json_body: dict[str, Any] | None = None,
         params: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
-        deadline: float | None = None,
+        creates: str | None = None,
+        quiet: bool = False,
     ) -> dict[str, Any]:
-        """Send with retries; POSTs are retried only with their one Idempotency-Key."""
+        """Send with retries, every wait within the deadline; return the JSON object.
+
+        ``creates`` marks a write that makes something (a deploy, a restore): its
+        ``Idempotency-Key`` is not published, so a server may ignore it and make a second
+        one. Such a write is sent again only when it provably never reached the server
+        (no connection was made) or the server said it stored nothing (429, 503); when
+        its answer is lost otherwise, :class:`MaybeCreated` names ``creates`` and how to
+        check. Every other call is retried on any transient failure.
+        """
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         content = None
         if json_body is not None:
             content = encode_body(json_body)  # once: every retry sends the same bytes
             headers["Content-Type"] = "application/json"
-        if deadline is None:
-            deadline = self._deadline
         attempt = 0
         while True:
             attempt += 1
+            self._check_time(method, path)
             started = time.monotonic()
-            retry_after: str | None = None
+            verdict: Verdict
             try:
-                response = self._http.request(
-                    method, path, content=content, params=params, headers=headers
+                response = self._send(
+                    self._http.build_request(
+                        method,
+                        path,
+                        content=content,
+                        params=params,
+                        headers=headers,
+                        timeout=self._timeout_now(),
+                    )
                 )
             except httpx.RequestError as exc:
                 self._note(f"{method} {path} -> {type(exc).__name__}")
-                failure: MixpeekError = ApiError(
-                    f"{method} {path} failed: {describe_transport_error(exc)}",
-                    hint="check your network and --base-url, then retry",
-                )
+                verdict = transport_verdict(exc, self._deadline, method, path)
             else:
                 self._note(
                     f"{method} {path} -> {response.status_code} ({time.monotonic() - started:.2f}s)"
                 )
                 if response.is_success:
-                    return _json_object(response, method, path)
-                failure = failure_for(response, method, path, self._scrub)
-                if response.status_code not in RETRYABLE_STATUS:
-                    raise failure
-                retry_after = response.headers.get("Retry-After")
-            if attempt >= self._retry.max_attempts:
-                raise failure
-            wait = self._retry.backoff(attempt, retry_after)
-            if deadline is not None and time.monotonic() + wait > deadline:
-                raise failure
+                    try:
+                        data = response.json()
+                    except (json.JSONDecodeError, UnicodeDecodeError):
+                        # Garbled on the way (a proxy, a cut connection): the call ran, and
+                        # a read may be asked again. Well-formed JSON of the wrong shape is
+                        # the server's answer: asking again would not change it.
+                        verdict = Verdict(
+                            not_json(response, method, path),
+                            reached=True,
+                            retry=True,
+                            short="a garbled answer from the API",
+                        )
+                    else:
+                        return _json_object(data, method, path, creates)
+                else:
+                    failure = failure_for(response, method, path, self._scrub)
+                    verdict = status_verdict(response, failure)
+            if creates is not None and verdict.reached and not verdict.stored_nothing:
+                raise maybe_created(verdict.failure, creates)
+            if not verdict.retry or attempt >= self._retry.max_attempts:
+                raise verdict.failure
+            wait = verdict.wait if verdict.wait is not None else self._retry.backoff(attempt)
+            wait = min(wait, self._retry.max_retry_after)
+            if self._deadline is not None and not self._deadline.allows(wait):
+                raise out_of_time(verdict.failure, self._deadline)
             self._note(f"retrying in {wait:.1f}s (attempt {attempt + 1})")
+            if self._notify is not None and not quiet:
+                self._notify(
+                    f"{verdict.short}; retrying in {wait:.0f} s "
+                    f"({attempt + 1}/{self._retry.max_attempts})"
+                )
             self._sleep(wait)
 
+    def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its answer whole, within the deadline and a size cap.
+
+        Read chunk by chunk: a server that trickles its answer a byte at a time never
+        trips a read timeout, and one that never stops would fill the memory."""
+        response = self._http.send(request, stream=True)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise ApiError(
+                        f"{request.method} {request.url.path}: the answer is over "
+                        f"{MAX_ANSWER_BYTES >> 20} MiB: not an answer of this API",
+                        hint="check --base-url",
+                    )
+                if self._deadline is not None and self._deadline.expired:
+                    raise httpx.ReadTimeout("the deadline passed while reading", request=request)
+                chunks.append(chunk)
+        finally:
+            response.close()
+        # The bytes are decoded already: a Content-Encoding kept would decode them again.
+        headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
+        return httpx.Response(
+            response.status_code, headers=headers, content=b"".join(chunks), request=request
+        )
+
+    def _timeout_now(self) -> httpx.Timeout:
+        """The client's timeouts, each cut to what is left of the deadline."""
+        if self._deadline is None:
+            return self._timeouts
+        return shrink(self._timeouts, self._deadline)
+
+    def _check_time(self, method: str, path: str) -> None:
+        if self._deadline is not None and self._deadline.expired:
+            raise DeadlineReached(
+                f"{method} {path} was not sent: --timeout ({self._deadline.seconds:g}s) ran out",
+                hint="give it more time with --timeout",
+            )
+
     def _scrub(self, text: str) -> str:
-        # A server that echoes the request (a debug page, a proxy) must not make us print the key.
-        return text.replace(self._api_key, "***") if self._api_key else text
+        # A server that echoes the request (a debug page, a proxy) must not make us print
+        # the key, in any form it may quote it in.
+        from mixpeek_cli.service.redact import scrub
+
+        return scrub(text, self._api_key)
 
     def _trace_request(self, request: httpx.Request) -> None:
         from mixpeek_cli.service.redact import redact_headers, redact_url
@@ -372,11 +499,22 @@ class ApiClient:
             self._trace(line)
 
 
-def _json_object(response: httpx.Response, method: str, path: str) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise not_json(response, method, path) from None
+def _head_of(response: httpx.Response, limit: int = 64 << 10) -> httpx.Response:
+    """The streamed ``response`` with (at most ``limit`` bytes of) its body read: enough
+    for an error message, whatever the server keeps sending."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk[: limit - len(body)]
+        if len(body) >= limit:
+            break
+    headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
+    return httpx.Response(
+        response.status_code, headers=headers, content=bytes(body), request=response.request
+    )
+
+
+def _json_object(data: Any, method: str, path: str, creates: str | None) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise ApiError(f"{method} {path}: expected a JSON object, got {type(data).__name__}")
+        failure = ApiError(f"{method} {path}: expected a JSON object, got {type(data).__name__}")
+        raise failure if creates is None else maybe_created(failure, creates)
     return data

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
-from mixpeek_cli.errors import ApiError, AuthError, MixpeekError
+from mixpeek_cli.errors import ApiError, AuthError
 
 PLAN_HINT = (
     "check the key (--api-key, MIXPEEK_API_KEY or mixpeek login) and that your plan "
@@ -22,12 +23,58 @@ PLAN_HINT = (
 )
 
 
+@dataclass(frozen=True)
+class MixpeekErrorBody:
+    """The ``error`` object of a Mixpeek ``ErrorResponse``: ``{"error": {"message",
+    "type", "code"?, "details"?}}``."""
+
+    message: str
+    type: str | None
+    code: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def retryable(self) -> bool | None:
+        """``details.retryable``: False means never send it again, whatever the status."""
+        value = self.details.get("retryable")
+        return value if isinstance(value, bool) else None
+
+    @property
+    def retry_after_seconds(self) -> float | None:
+        value = self.details.get("retry_after_seconds")
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return float(value)
+        return None
+
+
+def mixpeek_error(response: httpx.Response) -> MixpeekErrorBody | None:
+    """The answer's Mixpeek error object, or None when the body is not one (a proxy's
+    page, FastAPI's validation list, a server that does not speak the API)."""
+    try:
+        data = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    error = data.get("error") if isinstance(data, dict) else None
+    if not isinstance(error, dict) or not isinstance(error.get("message"), str):
+        return None
+    kind, code, details = error.get("type"), error.get("code"), error.get("details")
+    return MixpeekErrorBody(
+        message=error["message"],
+        type=kind if isinstance(kind, str) and kind else None,
+        code=code if isinstance(code, str) and code else None,
+        details=details if isinstance(details, dict) else {},
+    )
+
+
 def failure_for(
     response: httpx.Response, method: str, path: str, scrub: Callable[[str], str]
-) -> MixpeekError:
+) -> ApiError | AuthError:
     """The exception for a non-2xx answer; ``scrub`` removes the key from echoed text."""
     status = response.status_code
     text = scrub(render_error_body(response))
+    body = mixpeek_error(response)
+    kind = body.type if body else None
+    code = body.code if body else None
     if status == 401:
         return AuthError(
             f"the API refused the key (HTTP 401): {text}",
@@ -37,15 +84,21 @@ def failure_for(
         # Mixpeek answers 403 UnauthorizedError for a bad key and for plan or credit checks.
         return AuthError(f"the API refused the request (HTTP 403): {text}", hint=PLAN_HINT)
     if status == 429:
-        limit = _rate_limit_name(response)
-        named = f" on {limit}" if limit else ""
+        limit = body.details.get("api_name") if body else None
+        named = f" on {limit}" if isinstance(limit, str) and limit else ""
         return ApiError(
             f"{method} {path} was rate limited{named} (HTTP 429): {text}",
             hint="limits are per minute: wait a minute, then retry",
             status_code=status,
+            error_type=kind,
+            code=code,
         )
     return ApiError(
-        f"{method} {path} failed: HTTP {status}: {text}", hint=_hint(status), status_code=status
+        f"{method} {path} failed: HTTP {status}: {text}",
+        hint=_hint(status),
+        status_code=status,
+        error_type=kind,
+        code=code,
     )
 
 
@@ -53,22 +106,11 @@ def _hint(status: int) -> str:
     if status == 404:
         return (
             "check the app id (-a/--app, MIXPEEK_APP_ID or mixpeek.toml) and any id you gave; "
-            "mixpeek apps lists the apps your key can see"
+            "mixpeek apps list shows the apps your key can see"
         )
     if status >= 500:
         return "the service failed: try again in a few minutes"
     return "run it again with --verbose to see the request and the answer"
-
-
-def _rate_limit_name(response: httpx.Response) -> str | None:
-    try:
-        data = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-    error = data.get("error") if isinstance(data, dict) else None
-    details = error.get("details") if isinstance(error, dict) else None
-    name = details.get("api_name") if isinstance(details, dict) else None
-    return name if isinstance(name, str) and name else None
 
 
 def render_error_body(response: httpx.Response) -> str:

@@ -8,12 +8,15 @@ are in :mod:`mixpeek_cli.service.versions`.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from mixpeek_cli.errors import ApiError
+from mixpeek_cli.loopback import is_loopback
 
 FINAL_STATUSES = frozenset({"complete", "failed"})
 
@@ -111,11 +114,45 @@ def optional_int(data: Mapping[str, Any], key: str) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def presigned_url(data: Mapping[str, Any], key: str, *, what: str) -> str:
+    """``data[key]`` if it is a URL the CLI may send bytes to: ``https://``, or plain
+    ``http://`` to this machine (the emulator), the base URL's rule. Anything else (plain
+    http to another host, a private or link-local address such as 169.254.169.254 where
+    cloud metadata lives) is refused before any connection is made."""
+    url = text_field(data, key, required=True, what=what) or ""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        parts, host = None, None
+    if parts is None or not host or parts.scheme not in ("https", "http"):
+        raise ApiError(f"the API's {what} has no http(s) {key!r}", hint=_URL_HINT)
+    if parts.scheme == "http" and not is_loopback(host):
+        # Shown without the URL: its query string is a credential.
+        raise ApiError(
+            f"the API's {what} gives a plain-http {key!r} on {host}: refused", hint=_URL_HINT
+        )
+    if parts.scheme == "https" and _internal_address(host):
+        # S3 is reached by name; an internal address literal is a server trying to make
+        # this machine knock on its neighbours (or the cloud's metadata service).
+        raise ApiError(f"the API's {what} points {key!r} at {host}: refused", hint=_URL_HINT)
+    return url
+
+
+def _internal_address(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return not address.is_global and not address.is_loopback
+
+
+_URL_HINT = "nothing was sent there; check --base-url: it must be Mixpeek's API or the emulator"
+
+
 def parse_upload_url(data: Mapping[str, Any]) -> UploadUrl:
     what = "upload-url answer"
-    url = text_field(data, "upload_url", required=True, what=what) or ""
-    if not url.startswith(("https://", "http://")):
-        raise ApiError("the API's upload-url answer has no http(s) 'upload_url'")
+    url = presigned_url(data, "upload_url", what=what)
     return UploadUrl(
         upload_url=url,
         bundle_s3_key=text_field(data, "bundle_s3_key", required=True, what=what) or "",
@@ -197,13 +234,37 @@ def parse_app(data: Mapping[str, Any], *, app_id: str) -> AppInfo:
     )
 
 
-def parse_log_data(data: str) -> list[LogLine]:
+# A log line longer than this is shown cut, with how much was left out: a server's
+# megabytes-long "line" must not flood the terminal or the memory.
+MAX_LOG_LINE = 64 << 10
+
+
+def parse_log_data(data: str, *, cut_bytes: int = 0) -> list[LogLine]:
     """The log lines of one SSE message.
 
     The published events carry one JSON object each; a server that puts several
     ``data:`` lines in one event (SSE joins them with newlines) gives several lines,
-    and a data line that is not JSON is shown as it is rather than lost.
+    and a data line that is not JSON is shown as it is rather than lost. ``cut_bytes``
+    of the event were over the stream reader's caps: its last line says so.
     """
+    lines = [_capped(line, 0) for line in _log_lines(data)]
+    if cut_bytes and lines:
+        lines[-1] = _capped(lines[-1], cut_bytes)
+    elif cut_bytes:
+        lines.append(LogLine(f"[a log event of {cut_bytes} bytes was not shown]"))
+    return lines
+
+
+def _capped(entry: LogLine, cut_bytes: int) -> LogLine:
+    text = entry.line
+    over = max(0, len(text) - MAX_LOG_LINE)
+    if not over and not cut_bytes:
+        return entry
+    more = f"{over} characters" if not cut_bytes else f"{over + cut_bytes} bytes or more"
+    return LogLine(f"{text[:MAX_LOG_LINE]}... [{more} of this line not shown]", entry.ts)
+
+
+def _log_lines(data: str) -> list[LogLine]:
     lines: list[LogLine] = []
     for piece in data.split("\n"):
         if not piece.strip():

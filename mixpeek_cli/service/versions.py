@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mixpeek_cli.errors import ApiError
-from mixpeek_cli.service.models import optional_int, text_field
+from mixpeek_cli.service.models import optional_int, presigned_url, text_field
 
 _VERSION_FIELDS: dict[str, tuple[str, ...]] = {
     "message": ("message", "commit_message", "git_commit_message", "description"),
@@ -190,9 +190,7 @@ class VersionDownload:
 
 
 def parse_download(data: Mapping[str, Any], *, version: int) -> VersionDownload:
-    url = text_field(data, "download_url", required=True, what="download answer") or ""
-    if not url.startswith(("https://", "http://")):
-        raise ApiError("the API's download answer has no http(s) 'download_url'")
+    url = presigned_url(data, "download_url", what="download answer")
     return VersionDownload(
         download_url=url,
         version=_version_number(data.get("version")) or version,

@@ -23,6 +23,7 @@ from mixpeek_cli.upload.reuse import PreviousUpload
 from mixpeek_cli.upload.verify import check_landed, difference
 
 if TYPE_CHECKING:
+    from mixpeek_cli.deadline import Deadline
     from mixpeek_cli.service.client import Trace
     from mixpeek_cli.service.models import UploadCheck, UploadUrl
 
@@ -45,6 +46,7 @@ def upload_bundle(
     reporter: Reporter,
     previous: PreviousUpload | None = None,
     trace: Trace | None = None,
+    deadline: Deadline | None = None,
 ) -> Uploaded:
     """Upload ``bundle`` (or reuse ``previous``); return once it is known to be in S3 whole."""
     if previous is not None:
@@ -59,7 +61,14 @@ def upload_bundle(
     while True:
         try:
             with track(reporter, "Uploading", bundle.size, "bytes") as task:
-                md5 = put_presigned(target.upload_url, bundle.path, bundle.size, task, trace=trace)
+                md5 = put_presigned(
+                    target.upload_url,
+                    bundle.path,
+                    bundle.size,
+                    task,
+                    trace=trace,
+                    deadline=deadline,
+                )
         except TargetRejected as exc:
             if renewed:
                 raise UploadError(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from mixpeek_cli.errors import UploadError
+from mixpeek_cli.errors import DeadlineReached, UploadError
 from mixpeek_cli.output.reporter import ProgressTask
 from mixpeek_cli.service.retry import RETRYABLE_STATUS, RetryPolicy
 from mixpeek_cli.upload.common import BUNDLE_CONTENT_TYPE, TargetRejected
@@ -23,6 +23,7 @@ from mixpeek_cli.upload.digest import Md5Job, encrypted_with_kms, plain_md5_etag
 if TYPE_CHECKING:
     import httpx
 
+    from mixpeek_cli.deadline import Deadline
     from mixpeek_cli.service.client import Trace
 
 GiB = 1024**3
@@ -56,14 +57,17 @@ def put_presigned(
     retry: RetryPolicy = UPLOAD_RETRY,
     sleep: Callable[[float], None] = time.sleep,
     trace: Trace | None = None,
+    deadline: Deadline | None = None,
 ) -> str:
     """PUT ``path`` to ``url``; return the zip's MD5 once S3 answered 200 with a matching ETag.
 
     Raises :class:`TargetRejected` when S3 refuses the URL itself (expired, bad signature).
+    Every wait (connect, each read and write, a back-off) ends by ``deadline``.
     """
     import httpx
 
     from mixpeek_cli.service.redact import redact_headers, redact_url
+    from mixpeek_cli.service.resend import shrink
 
     check_single_put(size)
     # httpx logs each request's full URL at INFO: keep the signature out of any log.
@@ -83,11 +87,18 @@ def put_presigned(
                 if trace is not None:
                     shown = "; ".join(f"{k}: {v}" for k, v in redact_headers(send_headers.items()))
                     trace(f"> PUT {redact_url(url)} [{shown}]")
+                if deadline is not None and deadline.expired:
+                    raise _out_of_time(deadline)
                 try:
                     response = client.put(
-                        url, content=_stream(path, task, sent), headers=send_headers
+                        url,
+                        content=_stream(path, task, sent),
+                        headers=send_headers,
+                        timeout=timeout if deadline is None else shrink(timeout, deadline),
                     )
                 except httpx.TransportError as exc:
+                    if deadline is not None and deadline.expired:
+                        raise _out_of_time(deadline) from None
                     failure = UploadError(
                         f"upload of the bundle failed: {_describe(exc)}",
                         hint="check your network and retry",
@@ -112,9 +123,24 @@ def put_presigned(
                 task.advance(-sent[0])
                 if attempt >= retry.max_attempts:
                     raise failure
-                sleep(retry.backoff(attempt, retry_after))
+                wait = retry.backoff(attempt, retry_after)
+                if deadline is not None and not deadline.allows(wait):
+                    raise DeadlineReached(
+                        f"{failure.message}; not retried: the next try would come after "
+                        f"--timeout ({deadline.seconds:g}s) ran out",
+                        hint="retry the deploy, with more time (--timeout)",
+                    )
+                sleep(wait)
     finally:
         md5_job.cancel()
+
+
+def _out_of_time(deadline: Deadline) -> DeadlineReached:
+    return DeadlineReached(
+        f"the upload did not finish before --timeout ({deadline.seconds:g}s) ran out; "
+        "no deploy was created",
+        hint="retry the deploy, with more time (--timeout)",
+    )
 
 
 def _stream(path: Path, task: ProgressTask, sent: list[int]) -> Iterator[bytes]:
