@@ -499,10 +499,12 @@ def test_bad_path_and_bad_flags_exit_2(run_cli, tmp_path, remote_env):
 def test_connection_refused_exits_5_after_retries(run_cli, app_dir, remote_env):
     env = {**remote_env, "MIXPEEK_BASE_URL": "http://127.0.0.1:9"}
 
-    result = run_cli("deploy", str(app_dir), "-m", "x", "--json", env=env, timeout=120)
+    # A short --timeout: the retries' back-off would otherwise take ~20 s of the suite.
+    result = run_cli("deploy", str(app_dir), "-m", "x", "--json", "--timeout", "3", env=env)
 
     assert result.code == 5
     assert "cannot connect" in result.stderr
+    assert "retrying in" in result.stderr  # it did retry before giving up
     assert json.loads(result.stdout)["exit_code"] == 5
 
 

@@ -22,8 +22,11 @@ _END_SIG = 0x06054B50
 _END64_SIG = 0x06064B50
 _LOCATOR64_SIG = 0x07064B50
 _ZIP64_TAG = 0x0001
-_MAX32 = 0xFFFFFFFF
+_MAX32 = 0xFFFFFFFF  # the marker written where a ZIP64 extra holds the real value
 _MAX16 = 0xFFFF
+# A value at or past this goes to ZIP64. The marker's own value; a test lowers it to take
+# the ZIP64 path without writing 4 GiB.
+ZIP64_LIMIT = _MAX32
 _UTF8_FLAG = 0x0800
 _UNIX = 3  # "made by" host: extractors honour the mode bits in external_attr
 _VERSION = 20  # deflate
@@ -52,7 +55,7 @@ def max_deflated_size(size: int) -> int:
 def needs_zip64(size: int, method: int) -> bool:
     """Whether an entry of ``size`` input bytes gets ZIP64 sizes (decided from size alone)."""
     worst = size if method == STORED else max_deflated_size(size)
-    return max(size, worst) >= _MAX32
+    return max(size, worst) >= ZIP64_LIMIT
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def central_header(entry: Entry) -> bytes:
         size = compressed = _MAX32
     else:
         size, compressed = entry.size, entry.compressed_size
-    if entry.offset >= _MAX32:
+    if entry.offset >= ZIP64_LIMIT:
         fields.append(entry.offset)
         offset = _MAX32
     else:
@@ -143,7 +146,7 @@ def central_header(entry: Entry) -> bytes:
 
 def end_records(count: int, central_offset: int, central_size: int) -> bytes:
     """The end of the archive: ZIP64 end record and locator when any field overflows."""
-    zip64 = count >= _MAX16 or central_offset >= _MAX32 or central_size >= _MAX32
+    zip64 = count >= _MAX16 or central_offset >= ZIP64_LIMIT or central_size >= ZIP64_LIMIT
     out = b""
     if zip64:
         end64_offset = central_offset + central_size
@@ -166,8 +169,8 @@ def end_records(count: int, central_offset: int, central_size: int) -> bytes:
         0,
         min(count, _MAX16),
         min(count, _MAX16),
-        min(central_size, _MAX32),
-        min(central_offset, _MAX32),
+        _MAX32 if zip64 and central_size >= ZIP64_LIMIT else central_size,
+        _MAX32 if zip64 and central_offset >= ZIP64_LIMIT else central_offset,
         0,
     )
     return out
