@@ -52,6 +52,9 @@ BATCH_BYTES = 512 * 1024  # small files go to workers in batches to amortise the
 BATCH_FILES = 128
 _IO_CHUNK = 1024 * 1024
 _O_READ = os.O_RDONLY | getattr(os, "O_BINARY", 0)  # O_BINARY: no newline translation on Windows
+# os.pwrite/os.pread are POSIX only: without them (Windows) the sink patches a header by
+# moving the file's position and back. Chosen once; both give the same bytes.
+_POSITIONAL = hasattr(os, "pwrite") and hasattr(os, "pread")
 
 Buffer = bytes | memoryview
 
@@ -243,17 +246,30 @@ class _Sink:
     def patch(self, at: int, data: bytes) -> None:
         """Overwrite the placeholder at ``at``, then hash everything not hashed yet."""
         self._drain()
-        self._fh.flush()
-        os.pwrite(self._fd, data, at)
+        if _POSITIONAL:
+            self._fh.flush()  # pwrite goes around the file object's buffer
+            os.pwrite(self._fd, data, at)
+        else:
+            self._fh.seek(at)
+            self._fh.write(data)
         position = self._hashed_to
         while position < self.offset:
-            block = os.pread(self._fd, min(_IO_CHUNK, self.offset - position), position)
+            block = self._read_at(min(_IO_CHUNK, self.offset - position), position)
             if not block:
                 raise OSError("the bundle being written was truncated")
             self._sha.update(block)
             position += len(block)
+        if not _POSITIONAL:
+            self._fh.seek(self.offset)  # back to where the next entry goes
         self._hashed_to = self.offset
         self._deferred = False
+
+    def _read_at(self, size: int, at: int) -> bytes:
+        if _POSITIONAL:
+            return os.pread(self._fd, size, at)
+        # Only this thread uses the file, so nothing else sees its position move.
+        self._fh.seek(at)
+        return self._fh.read(size)
 
     def finish(self) -> str:
         """Write what is left; returns the sha256 (hex) of everything written."""

@@ -59,9 +59,7 @@ def run_build(
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     build = _Build()
     overdue = threading.Event()
-    with interrupts.passed_to_child(
-        lambda: build.signal(signal.SIGINT), lambda: build.signal(signal.SIGKILL)
-    ) as ctrl_c:
+    with interrupts.passed_to_child(build.interrupt, build.kill) as ctrl_c:
         try:
             build.proc = proc = subprocess.Popen(
                 command,
@@ -71,7 +69,7 @@ def run_build(
                 # Straight to our stderr: the build sees a terminal where we have one.
                 stdout=subprocess.PIPE if quiet else sys.stderr.fileno(),
                 stderr=subprocess.STDOUT,
-                **_own_group(),
+                **_STOPPER.popen_args(),
             )
         except OSError as exc:
             raise UsageError(
@@ -84,7 +82,7 @@ def run_build(
         try:
             ctrl_c.started = True  # inside the try: a Ctrl-C from here on is handled below
             if ctrl_c.interrupted:  # while the build was being started: passed on now
-                build.signal(signal.SIGINT)
+                build.interrupt()
                 raise KeyboardInterrupt
             if proc.stdout is not None:
                 for raw in proc.stdout:
@@ -127,8 +125,8 @@ def _watchdog(
 
     def stop() -> None:
         overdue.set()
-        _signal(proc, signal.SIGINT)
-        _stop(proc)  # SIGINT again, then SIGKILL: nothing of the build is left running
+        _STOPPER.interrupt(proc)
+        _stop(proc)  # interrupted again, then killed: nothing of the build is left running
 
     timer = threading.Timer(deadline.left(), stop)
     timer.daemon = True
@@ -141,9 +139,13 @@ class _Build:
 
     proc: subprocess.Popen[bytes] | None = None
 
-    def signal(self, signum: int) -> None:
+    def interrupt(self) -> None:
         if self.proc is not None:
-            _signal(self.proc, signum)
+            _STOPPER.interrupt(self.proc)
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            _STOPPER.kill(self.proc)
 
 
 def _status(code: int) -> str:
@@ -154,17 +156,68 @@ def _status(code: int) -> str:
     return str(code)
 
 
-def _own_group() -> dict[str, Any]:
-    """Start the build in a process group of its own, so that a Ctrl-C reaches every
-    process it started (the shell, npm, the bundler), not the shell alone."""
-    if sys.version_info >= (3, 11):
-        return {"process_group": 0}
-    return {"start_new_session": True}  # pragma: no cover - Python 3.10
+class _GroupStop:
+    """POSIX: the build runs in a process group of its own, so that a Ctrl-C reaches every
+    process it started (the shell, npm, the bundler), not the shell alone, and a kill
+    leaves none of them behind, even once the shell itself has exited."""
+
+    def popen_args(self) -> dict[str, Any]:
+        if sys.version_info >= (3, 11):
+            return {"process_group": 0}
+        return {"start_new_session": True}  # pragma: no cover - Python 3.10
+
+    def interrupt(self, proc: subprocess.Popen[bytes]) -> None:
+        self._signal(proc, signal.SIGINT)
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        self._signal(proc, signal.SIGKILL)
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen[bytes], signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signum)
 
 
-def _signal(proc: subprocess.Popen[bytes], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signum)
+class _ProcessStop:
+    """Where there is no os.killpg (Windows). The build starts in a new process group
+    (CREATE_NEW_PROCESS_GROUP), the one thing Windows can send a console event to short of
+    the whole console: CTRL_BREAK_EVENT reaches cmd.exe and every process it started, as
+    SIGINT to the group does on POSIX (CTRL_C_EVENT cannot be aimed at a group, and the
+    group ignores the console's own Ctrl-C, so the first Ctrl-C is ours to pass on here too).
+    A kill takes the process tree (taskkill /T): TerminateProcess (``proc.kill()``) would end
+    cmd.exe alone and leave npm and node running, holding the --quiet pipe open. Unlike a
+    process group, a tree is lost once cmd.exe has exited: a child that outlived it stays.
+    Elsewhere without killpg (no such platform is known) only the process started is
+    signalled and killed.
+    """
+
+    def popen_args(self) -> dict[str, Any]:
+        # getattr: these exist on Windows only (and Popen refuses creationflags elsewhere).
+        flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)
+        return {"creationflags": flags} if flags else {}
+
+    def interrupt(self, proc: subprocess.Popen[bytes]) -> None:
+        with contextlib.suppress(OSError):  # it is gone already
+            proc.send_signal(getattr(signal, "CTRL_BREAK_EVENT", signal.SIGINT))
+
+    def kill(self, proc: subprocess.Popen[bytes]) -> None:
+        if proc.poll() is not None:
+            return  # _stop kills after every stop: no taskkill for a build that has ended
+        if sys.platform == "win32":
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(
+                    ["taskkill", "/F", "/T", "/PID", str(proc.pid)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=STOP_SECONDS,
+                )
+        with contextlib.suppress(OSError):  # still there if taskkill could not end it
+            proc.kill()
+
+
+# Chosen once, by what the platform has.
+_STOPPER: _GroupStop | _ProcessStop = _GroupStop() if hasattr(os, "killpg") else _ProcessStop()
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -178,11 +231,11 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     try:
         proc.wait(timeout=AGAIN_SECONDS)
     except subprocess.TimeoutExpired:
-        _signal(proc, signal.SIGINT)
+        _STOPPER.interrupt(proc)
         with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=STOP_SECONDS - AGAIN_SECONDS)
     finally:
-        _signal(proc, signal.SIGKILL)
+        _STOPPER.kill(proc)
         proc.wait()
 
 
