@@ -524,9 +524,12 @@ def test_ctrl_c_while_waiting_exits_130_and_names_the_deploy(emu, cli_env, remot
     emu.state.configure(build_seconds=60)
     proc = spawn_cli("deploy", str(app_dir), "-m", "x", env={**cli_env, **remote_env})
     deadline = time.monotonic() + 30
-    while not deploy_requests(emu) and time.monotonic() < deadline:
+
+    def following() -> bool:  # the deploy exists and the CLI has started to follow it
+        return any(r["method"] == "GET" and "/deploys/" in r["path"] for r in emu.state.requests)
+
+    while not (deploy_requests(emu) and following()) and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=30)
 

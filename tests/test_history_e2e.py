@@ -311,6 +311,10 @@ def test_request_logs_show_the_get_the_test_made(emu, run_cli, history):
     assert any(e["path"] == marker and e["status_code"] == 200 for e in entries)
 
 
+def log_reads(emu: Emulator) -> list[dict]:  # type: ignore[type-arg]
+    return [r for r in emu.state.requests if r["method"] == "GET" and r["path"].endswith("/logs")]
+
+
 def test_runtime_logs_filter_by_level_and_follow_without_repeats(emu, cli_env, run_cli, history):
     emu.state.add_runtime_log(
         app_id=history.app_id, level="error", message="boom one", route_path="search"
@@ -330,7 +334,11 @@ def test_runtime_logs_filter_by_level_and_follow_without_repeats(emu, cli_env, r
             app_id=history.app_id, level="warn", message="boom two", route_path="x"
         )
         third = proc.stdout.readline()
-        time.sleep(3)  # another poll or two: nothing is printed twice
+        # Two more polls of the window, then stop: nothing may have been printed twice.
+        polls = len(log_reads(emu))
+        deadline = time.monotonic() + 30
+        while len(log_reads(emu)) < polls + 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
         rest, stderr = proc.communicate(timeout=30)
     finally:
