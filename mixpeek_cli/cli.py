@@ -2,16 +2,17 @@
 
 Start-up matters (it runs in every pre-push hook and CI job): typer turns every parameter
 of every registered command into a click parameter before it parses anything. So the
-root knows its commands by name and one-line help only (:data:`COMMANDS`), imports the
+root knows its commands by name and one-line summary only (:data:`COMMANDS`), imports the
 module of the command being invoked and builds just that one; the help listing comes
-from the table. Command modules import only typer; the stages load their libraries when
-they run.
+from the table. Command modules import only typer and the command layer
+(``commands/layer.py``); the stages load their libraries when they run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import inspect
 import json
 import sys
 from collections.abc import Iterator
@@ -30,8 +31,8 @@ _USAGE_ERROR: Any = next(
     typer.BadParameter,
 )
 
-# name -> (module, attribute: a command function or a typer sub-app, one-line help).
-# tests/test_startup.py checks each help line against the command's own docstring.
+# name -> (module, attribute: a command function or a typer sub-app, one-line summary).
+# The summary is written here only: it heads the command's --help, before its docstring.
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "deploy": (
         "mixpeek_cli.commands.deploy",
@@ -55,7 +56,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "An app's versions: list, compare, download and restore them.",
     ),
     "rollback": (
-        "mixpeek_cli.commands.rollback",
+        "mixpeek_cli.commands.versions",
         "rollback",
         "Put an earlier version back into an environment (instant rollback).",
     ),
@@ -103,16 +104,18 @@ def build_command(name: str) -> Any:
 
     from mixpeek_cli.commands.params import prime
 
-    module, attribute, _ = COMMANDS[name]
+    module, attribute, summary = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
     # Registered under a parent shaped like the root, so the command is built exactly as
     # it would be there (plain help, no completion options of its own).
     parent = typer.Typer(add_completion=False, rich_markup_mode=None)
     parent.callback()(_root)
     if isinstance(target, typer.Typer):
-        parent.add_typer(target, name=name)
+        parent.add_typer(target, name=name, help=summary)
     else:
-        parent.command(name)(target)
+        # The summary lives here only; the command's docstring says the rest.
+        details = inspect.cleandoc(target.__doc__ or "")
+        parent.command(name, help=f"{summary}\n\n{details}" if details else summary)(target)
     command = get_command(parent).commands[name]  # type: ignore[attr-defined]
     prime(command)
     return command

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import key_redactor
-from mixpeek_cli.output.runner import Output, can_prompt, run_command
+from mixpeek_cli.commands.layer import Run, command
+from mixpeek_cli.output.runner import can_prompt
 
 if TYPE_CHECKING:
     from mixpeek_cli.config.settings import Settings
@@ -24,18 +24,14 @@ LOCAL_APP_ID = "local-app"
 LOCAL_API_KEY = "local-emulator-key"
 
 
+@command(app=True, environment=True, poll_interval=True)
 def deploy(
+    run: Run,
     path: options.PathArg = Path("."),
     message: Annotated[
         str | None,
         typer.Option("-m", "--message", help="What changed [default: the HEAD commit's subject]."),
     ] = None,
-    app: options.AppId = None,
-    environment: options.Environment = None,
-    api_key: options.ApiKey = None,
-    base_url: options.BaseUrl = None,
-    poll_interval: options.PollInterval = None,
-    timeout: options.Timeout = None,
     wait: Annotated[
         bool, typer.Option("--wait/--no-wait", help="Follow the deploy until it is final.")
     ] = True,
@@ -64,75 +60,46 @@ def deploy(
             "fetches it: it must be pushed).",
         ),
     ] = "upload",
-    namespace: options.Namespace = None,
     build_command: options.BuildCommand = None,
     output_dir: options.OutputDir = None,
     no_build: options.NoBuild = False,
     no_bundle_check: options.NoBundleCheck = False,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
-    """Build and bundle PATH, upload it and deploy it; follow the deploy until it is final.
-
-    With a build command it runs first; with an output directory, that directory's
+) -> int:
+    """With a build command it runs first; with an output directory, that directory's
     contents are what ships (a built frontend's dist/, build/ or out/). With neither set
     (flag, env or mixpeek.toml), a frontend mixpeek init detects is built and its output
     ships, and the CLI says so.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
+    from mixpeek_cli.bundle.secrets.files import bundle_paths
+    from mixpeek_cli.deploy.pipeline import run_deploy
+    from mixpeek_cli.deploy.report import render_deploy
+    from mixpeek_cli.deploy.request import DeployRequest, check_directory
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.config.credentials import stored_key_reader
-        from mixpeek_cli.config.settings import resolve_settings
-        from mixpeek_cli.deploy.pipeline import run_deploy
-        from mixpeek_cli.deploy.report import render_deploy
-        from mixpeek_cli.deploy.request import DeployRequest, check_directory
-
-        root = check_directory(path)
-        settings = resolve_settings(
-            root=root,
-            env=os.environ,
-            api_key=api_key,
-            base_url=base_url,
-            app_id=app,
-            environment=environment,
-            poll_interval=poll_interval,
-            timeout=timeout,
-            stored_key=stored_key_reader(reporter.warn),
-            namespace=namespace,
-            build_command=build_command,
-            output_dir=output_dir,
-        )
-        from mixpeek_cli.bundle.secrets.files import bundle_paths
-
-        request = DeployRequest(
-            path=root,
-            message=message,
-            wait=wait,
-            dry_run=dry_run,
-            include_secrets=frozenset(bundle_paths(root, include_secret or [])),
-            ref=ref,
-            source=_source(source),
-            build=not no_build,
-            bundle_check=not no_bundle_check,
-            quiet=quiet,
-            audit=dry_run and json_output,
-        )
-        trace = output.tracer(console)
-        if not local or dry_run:
-            return render_deploy(
-                run_deploy(settings, request, reporter, trace=trace), output, console
-            )
-        with _local_emulator(reporter) as base:
-            settings = _for_emulator(settings, base)
-            result = run_deploy(settings, request, reporter, trace=trace)
-            code = render_deploy(result, output, console)
-            if code == 0 and result.url and not output.json and can_prompt():
-                _serve_until_interrupted(console, result.url)
-            return code
-
-    raise typer.Exit(run_command(output, body))
+    root = check_directory(path)
+    settings = run.resolve(root, build_command=build_command, output_dir=output_dir)
+    request = DeployRequest(
+        path=root,
+        message=message,
+        wait=wait,
+        dry_run=dry_run,
+        include_secrets=frozenset(bundle_paths(root, include_secret or [])),
+        ref=ref,
+        source=_source(source),
+        build=not no_build,
+        bundle_check=not no_bundle_check,
+        quiet=run.output.quiet,
+        audit=dry_run and run.output.json,
+    )
+    if not local or dry_run:
+        result = run_deploy(settings, request, run.reporter, trace=run.trace)
+        return render_deploy(result, run.output, run.console)
+    with _local_emulator(run.reporter) as base:
+        settings = _for_emulator(settings, base)
+        result = run_deploy(settings, request, run.reporter, trace=run.trace)
+        code = render_deploy(result, run.output, run.console)
+        if code == 0 and result.url and not run.output.json and can_prompt():
+            _serve_until_interrupted(run.console, result.url)
+        return code
 
 
 def _source(value: str) -> Literal["cli_upload", "git"]:

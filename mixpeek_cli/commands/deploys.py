@@ -7,17 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
-from mixpeek_cli.output.runner import Output, run_command
-from mixpeek_cli.printable import printable, printable_json
+from mixpeek_cli.commands.layer import Result, Run, command
+from mixpeek_cli.printable import printable
 
 if TYPE_CHECKING:
-    from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import ProgressTask, Reporter, Unit
+    from mixpeek_cli.service.client import ApiClient
     from mixpeek_cli.service.models import DeployInfo
 
-deploys_app = typer.Typer(help="Inspect deploys.", no_args_is_help=True)
+deploys_app = typer.Typer(no_args_is_help=True)
 
 T = TypeVar("T")
 Sink = Callable[[list[str]], None]
@@ -42,166 +40,113 @@ def deploy_json(info: DeployInfo) -> dict[str, Any]:
     }
 
 
-def _verdict(info: DeployInfo, timed_out: bool, console: Console) -> int:
+def _verdict(data: dict[str, Any], info: DeployInfo, timed_out: bool) -> Result:
     """The exit code `mixpeek deploy` would give, with its one-line explanation."""
     from mixpeek_cli.errors import ExitCode
 
-    def say(text: str) -> None:
-        console.print(printable(text), markup=False, highlight=False, soft_wrap=True)
-
     if info.status == "failed":
-        say(f"error: deploy {info.deploy_id} failed: {info.error or 'no reason given'}")
-        say(f"full build log: mixpeek deploys logs {info.deploy_id}")
-        return int(ExitCode.DEPLOY_FAILED)
+        why = (
+            f"error: deploy {info.deploy_id} failed: {info.error or 'no reason given'}",
+            f"full build log: mixpeek deploys logs {info.deploy_id}",
+        )
+        return Result(data, int(ExitCode.DEPLOY_FAILED), why)
     if timed_out:
-        say(
+        still = (
             f"error: deploy {info.deploy_id} is still {info.status}; check again with: "
             f"mixpeek deploys status {info.deploy_id} --wait"
         )
-        return int(ExitCode.TIMEOUT)
-    return int(ExitCode.OK)
+        return Result(data, int(ExitCode.TIMEOUT), (still,))
+    return Result(data)
 
 
 @deploys_app.command()
+@command(app=True, poll_interval=True, render=lambda run, shown: printable(shown["status"]))
 def status(
+    run: Run,
     deploy_id: DeployId,
     wait: Annotated[bool, typer.Option("--wait", help="Follow it until it is final.")] = False,
-    app: options.AppId = None,
-    api_key: options.ApiKey = None,
-    base_url: options.BaseUrl = None,
-    namespace: options.Namespace = None,
-    poll_interval: options.PollInterval = None,
-    timeout: options.Timeout = None,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+) -> Result:
     """Show a deploy's status; with --wait, follow it (build log included) like `deploy`."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
-
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.deploy.follow import follow_deploy
-
-        settings = remote_settings(
-            reporter,
-            app=app,
-            api_key=api_key,
-            base_url=base_url,
-            namespace=namespace,
-            poll_interval=poll_interval,
-            timeout=timeout,
-        )
-        app_id, client = api_client(settings, output, console)
-        timed_out = False
-        with client as api:
-            info = api.get_deploy(app_id, deploy_id)
-            if wait and not info.final:
-                followed = _interruptible(
-                    deploy_id,
-                    lambda: follow_deploy(
-                        api,
-                        info,
-                        reporter=reporter,
-                        poll_interval=settings.poll_interval,
-                        deadline=settings.deadline,
-                        trace=output.tracer(console),
-                    ),
-                )
-                info, timed_out = followed.deploy, followed.timed_out
-        output.emit({**deploy_json(info), "timed_out": timed_out}, printable(info.status))
-        return _verdict(info, timed_out, console)
-
-    raise typer.Exit(run_command(output, body))
+    app_id, client = run.client()
+    timed_out = False
+    with client as api:
+        info = api.get_deploy(app_id, deploy_id)
+        if wait and not info.final:
+            info, timed_out = _follow(run, api, info, run.reporter)
+    return _verdict({**deploy_json(info), "timed_out": timed_out}, info, timed_out)
 
 
 @deploys_app.command()
+@command(app=True, poll_interval=True)  # people see the lines as they come
 def logs(
+    run: Run,
     deploy_id: DeployId,
     follow: Annotated[
         bool, typer.Option("-f", "--follow", help="Keep printing new lines until it is final.")
     ] = False,
-    app: options.AppId = None,
-    api_key: options.ApiKey = None,
-    base_url: options.BaseUrl = None,
-    namespace: options.Namespace = None,
-    poll_interval: options.PollInterval = None,
-    timeout: options.Timeout = None,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+) -> Result:
     """Print a deploy's build log on stdout; with --follow, until the deploy is final.
 
     A finished deploy's whole log is printed; a running one's lines so far. With
     --follow the exit code is the deploy's, as for `mixpeek deploy`.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
+    from mixpeek_cli.deploy.follow import read_log
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.deploy.follow import follow_deploy, read_log
+    app_id, client = run.client()
+    collected: list[str] = []
 
-        settings = remote_settings(
-            reporter,
-            app=app,
-            api_key=api_key,
-            base_url=base_url,
-            namespace=namespace,
-            poll_interval=poll_interval,
-            timeout=timeout,
-        )
-        app_id, client = api_client(settings, output, console)
-        collected: list[str] = []
+    def sink(lines: list[str]) -> None:
+        if run.output.json:
+            collected.extend(lines)
+        else:
+            # The build's own lines: shown, not obeyed (see mixpeek_cli.printable).
+            run.output.result("\n".join(printable(line) for line in lines))
 
-        def sink(lines: list[str]) -> None:
-            if output.json:
-                collected.extend(lines)
-            else:
-                # The build's own lines: shown, not obeyed (see mixpeek_cli.printable).
-                output.result("\n".join(printable(line) for line in lines))
-
-        timed_out = False
-        with client as api:
-            info = api.get_deploy(app_id, deploy_id)
-            if follow:
-                followed = _interruptible(
-                    deploy_id,
-                    lambda: follow_deploy(
-                        api,
-                        info,
-                        reporter=_LogsToStdout(reporter, sink),
-                        poll_interval=settings.poll_interval,
-                        deadline=settings.deadline,
-                        trace=output.tracer(console),
-                    ),
+    timed_out = False
+    with client as api:
+        info = api.get_deploy(app_id, deploy_id)
+        if follow:
+            info, timed_out = _follow(run, api, info, _LogsToStdout(run.reporter, sink))
+        else:
+            deadline = run.settings.deadline
+            read = _interruptible(deploy_id, lambda: read_log(api, info, deadline=deadline))
+            if read.lines:
+                sink(read.lines)
+            if not read.available:
+                run.reporter.warn("this server offers no build log stream for the deploy")
+            elif not read.complete and not info.final:
+                run.reporter.info(
+                    f"deploy {deploy_id} is still {info.status}; for the rest: "
+                    f"mixpeek deploys logs {deploy_id} --follow"
                 )
-                info, timed_out = followed.deploy, followed.timed_out
-            else:
-                read = _interruptible(
-                    deploy_id, lambda: read_log(api, info, deadline=settings.deadline)
+            elif not read.complete:
+                run.reporter.warn(
+                    "the log stream stalled or ended without its end mark: "
+                    "the log above may be incomplete; run the command again"
                 )
-                if read.lines:
-                    sink(read.lines)
-                if not read.available:
-                    reporter.warn("this server offers no build log stream for the deploy")
-                elif not read.complete and not info.final:
-                    reporter.info(
-                        f"deploy {deploy_id} is still {info.status}; for the rest: "
-                        f"mixpeek deploys logs {deploy_id} --follow"
-                    )
-                elif not read.complete:
-                    reporter.warn(
-                        "the log stream stalled or ended without its end mark: "
-                        "the log above may be incomplete; run the command again"
-                    )
-        if output.json:
-            output.result(
-                printable_json({**deploy_json(info), "timed_out": timed_out, "lines": collected})
-            )
-        if not follow:
-            return 0
-        return _verdict(info, timed_out, console)
+    shown = {**deploy_json(info), "timed_out": timed_out, "lines": collected}
+    return _verdict(shown, info, timed_out) if follow else Result(shown)
 
-    raise typer.Exit(run_command(output, body))
+
+def _follow(
+    run: Run, api: ApiClient, info: DeployInfo, reporter: Reporter
+) -> tuple[DeployInfo, bool]:
+    """Follow the deploy until it is final or the run's time is up: (its info, timed out)."""
+    from mixpeek_cli.deploy.follow import follow_deploy
+
+    settings = run.settings
+    followed = _interruptible(
+        info.deploy_id,
+        lambda: follow_deploy(
+            api,
+            info,
+            reporter=reporter,
+            poll_interval=settings.poll_interval,
+            deadline=settings.deadline,
+            trace=run.trace,
+        ),
+    )
+    return followed.deploy, followed.timed_out
 
 
 def _interruptible(deploy_id: str, run: Callable[[], T]) -> T:

@@ -2,70 +2,48 @@
 
 from __future__ import annotations
 
-import json
 import threading
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from mixpeek_cli.commands import options
-from mixpeek_cli.output.runner import Output, run_command
-
-if TYPE_CHECKING:
-    from mixpeek_cli.output.console import Console
-    from mixpeek_cli.output.reporter import Reporter
+from mixpeek_cli.commands.layer import Run, command
 
 
+@command(json_only=True)
 def emulator(
+    run: Run,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="API port (0 = any free port).")] = 8787,
     s3_port: Annotated[int, typer.Option("--s3-port", help="S3 port (0 = any free port).")] = 0,
     build_seconds: Annotated[
         float, typer.Option("--build-seconds", help="How long each build takes.")
     ] = 2.0,
-    json_output: options.Json = False,
-) -> None:
-    """Run a local emulator of the Mixpeek API (and S3) for trying the CLI and for tests."""
-    output = Output(json=json_output)
+) -> int:
+    from mixpeek_cli.errors import UsageError
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.errors import UsageError
-
-        try:
-            from mixpeek_cli.emulator import start_emulator
-        except ImportError as exc:
-            raise UsageError(
-                f"the emulator's packages are not installed ({exc.name} is missing)",
-                hint="pip install 'mixpeek-cli[emulator]'",
-            ) from None
-        handle = start_emulator(
-            host=host,
-            port=port,
-            s3_port=s3_port,
-            build_seconds=build_seconds,
+    try:
+        from mixpeek_cli.emulator import start_emulator
+    except ImportError as exc:
+        raise UsageError(
+            f"the emulator's packages are not installed ({exc.name} is missing)",
+            hint="pip install 'mixpeek-cli[emulator]'",
+        ) from None
+    handle = start_emulator(host=host, port=port, s3_port=s3_port, build_seconds=build_seconds)
+    try:
+        # One line, printed once the servers listen: a script reads it and goes on.
+        urls = {"base_url": handle.base_url, "s3_endpoint_url": handle.s3_endpoint_url}
+        run.output.emit(urls, handle.base_url)
+        run.console.print(
+            f"Mixpeek emulator on {handle.base_url} (S3 on {handle.s3_endpoint_url}).\n"
+            f"Use it with:\n  export MIXPEEK_BASE_URL={handle.base_url}\n"
+            "  export MIXPEEK_API_KEY=any-non-empty-key MIXPEEK_APP_ID=my-app\n"
+            "Press Ctrl-C to stop.",
+            markup=False,
         )
-        try:
-            if output.json:
-                # One line, printed once the servers listen: a script reads it and goes on.
-                output.result(
-                    json.dumps(
-                        {"base_url": handle.base_url, "s3_endpoint_url": handle.s3_endpoint_url}
-                    )
-                )
-            else:
-                output.result(handle.base_url)
-            console.print(
-                f"Mixpeek emulator on {handle.base_url} (S3 on {handle.s3_endpoint_url}).\n"
-                f"Use it with:\n  export MIXPEEK_BASE_URL={handle.base_url}\n"
-                "  export MIXPEEK_API_KEY=any-non-empty-key MIXPEEK_APP_ID=my-app\n"
-                "Press Ctrl-C to stop.",
-                markup=False,
-            )
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            console.print("emulator stopped", markup=False)
-        finally:
-            handle.stop()
-        return 0
-
-    raise typer.Exit(run_command(output, body))
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        run.console.print("emulator stopped", markup=False)
+    finally:
+        handle.stop()
+    return 0

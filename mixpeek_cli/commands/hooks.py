@@ -6,20 +6,17 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import key_redactor
-from mixpeek_cli.output.runner import Output, run_command
+from mixpeek_cli.commands.layer import Run, command
 
 if TYPE_CHECKING:
     from mixpeek_cli.deploy.result import DeployResult
-    from mixpeek_cli.output.console import Console
-    from mixpeek_cli.output.reporter import Reporter
 
-hooks_app = typer.Typer(help="Deploy from a git pre-push hook.", no_args_is_help=True)
+hooks_app = typer.Typer(no_args_is_help=True)
 
 Branch = Annotated[
     str | None,
@@ -34,7 +31,9 @@ Block = Annotated[
 
 
 @hooks_app.command()
+@command(render=lambda run, done: done["hook"])
 def install(
+    run: Run,
     path: Annotated[
         Path, typer.Argument(help="The app's directory, inside the repository.", metavar="PATH")
     ] = Path("."),
@@ -45,96 +44,76 @@ def install(
         bool,
         typer.Option("--chain", help="Keep a pre-push hook already there and run it first."),
     ] = False,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+) -> dict[str, Any]:
     """Write a pre-push hook that deploys each push of BRANCH with `mixpeek deploy --ref`."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    from mixpeek_cli.config.settings import check_environment
+    from mixpeek_cli.deploy.request import check_directory
+    from mixpeek_cli.errors import UsageError
+    from mixpeek_cli.git.hooks import current_branch, hook_paths, install_hook, render_script
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.config.settings import check_environment
-        from mixpeek_cli.deploy.request import check_directory
-        from mixpeek_cli.errors import UsageError
-        from mixpeek_cli.git.hooks import current_branch, hook_paths, install_hook, render_script
-
-        root = check_directory(path)
-        if environment is not None:
-            check_environment(environment)
-        paths = hook_paths(root)
-        chosen = branch or current_branch(root)
-        if not chosen:
-            raise UsageError("HEAD is detached: no branch to deploy", hint="pass --branch NAME")
-        app_path = Path(os.path.relpath(root, os.path.realpath(paths.top))).as_posix()
-        script = render_script(
-            python=sys.executable,
-            branch=chosen,
-            app_path=app_path,
-            environment=environment,
-            block=block,
-        )
-        done = install_hook(paths, script=script, chain=chain)
-        verb = "updated" if done.replaced_own else "installed"
-        reporter.info(f"{verb} {done.hook}: pushes of {chosen} deploy {app_path}")
-        if done.chained:
-            reporter.info(f"the earlier hook runs first: {done.chained}")
-        if not block:
-            reporter.info("a failed deploy will not stop the push (--no-block)")
-        output.emit(
-            {
-                "hook": str(done.hook),
-                "branch": chosen,
-                "path": app_path,
-                "environment": environment,
-                "block": block,
-                "chained": str(done.chained) if done.chained else None,
-                "updated": done.replaced_own,
-            },
-            str(done.hook),
-        )
-        return 0
-
-    raise typer.Exit(run_command(output, body))
+    root = check_directory(path)
+    if environment is not None:
+        check_environment(environment)
+    paths = hook_paths(root)
+    chosen = branch or current_branch(root)
+    if not chosen:
+        raise UsageError("HEAD is detached: no branch to deploy", hint="pass --branch NAME")
+    app_path = Path(os.path.relpath(root, os.path.realpath(paths.top))).as_posix()
+    script = render_script(
+        python=sys.executable,
+        branch=chosen,
+        app_path=app_path,
+        environment=environment,
+        block=block,
+    )
+    done = install_hook(paths, script=script, chain=chain)
+    verb = "updated" if done.replaced_own else "installed"
+    run.reporter.info(f"{verb} {done.hook}: pushes of {chosen} deploy {app_path}")
+    if done.chained:
+        run.reporter.info(f"the earlier hook runs first: {done.chained}")
+    if not block:
+        run.reporter.info("a failed deploy will not stop the push (--no-block)")
+    return {
+        "hook": str(done.hook),
+        "branch": chosen,
+        "path": app_path,
+        "environment": environment,
+        "block": block,
+        "chained": str(done.chained) if done.chained else None,
+        "updated": done.replaced_own,
+    }
 
 
 @hooks_app.command()
+@command(render=lambda run, done: done["hook"] if done["removed"] else "")
 def uninstall(
+    run: Run,
     path: Annotated[
         Path, typer.Argument(help="A directory inside the repository.", metavar="PATH")
     ] = Path("."),
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+) -> dict[str, Any]:
     """Remove the pre-push hook mixpeek wrote (and put back a hook it chained to)."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    from mixpeek_cli.deploy.request import check_directory
+    from mixpeek_cli.git.hooks import hook_paths, uninstall_hook
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.deploy.request import check_directory
-        from mixpeek_cli.git.hooks import hook_paths, uninstall_hook
-
-        done = uninstall_hook(hook_paths(check_directory(path)))
-        if not done.removed:
-            reporter.info(f"no pre-push hook at {done.hook}: nothing to remove")
-        else:
-            reporter.info(f"removed {done.hook}")
-        if done.restored:
-            reporter.info(f"restored the earlier hook at {done.restored}")
-        output.emit(
-            {
-                "hook": str(done.hook),
-                "removed": done.removed,
-                "restored": str(done.restored) if done.restored else None,
-            },
-            str(done.hook) if done.removed else "",
-        )
-        return 0
-
-    raise typer.Exit(run_command(output, body))
+    done = uninstall_hook(hook_paths(check_directory(path)))
+    if not done.removed:
+        run.reporter.info(f"no pre-push hook at {done.hook}: nothing to remove")
+    else:
+        run.reporter.info(f"removed {done.hook}")
+    if done.restored:
+        run.reporter.info(f"restored the earlier hook at {done.restored}")
+    return {
+        "hook": str(done.hook),
+        "removed": done.removed,
+        "restored": str(done.restored) if done.restored else None,
+    }
 
 
 @hooks_app.command("pre-push")
+@command(plain=True)  # no --api-key: the run masks the environment's key and the stored one
 def pre_push(
+    run: Run,
     remote: Annotated[str | None, typer.Argument(help="Set by git: the remote's name.")] = None,
     url: Annotated[str | None, typer.Argument(help="Set by git: the remote's URL.")] = None,
     branch: Branch = None,
@@ -143,94 +122,86 @@ def pre_push(
     ] = Path("."),
     environment: options.Environment = None,
     block: Block = True,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+) -> int:
     """What the hook runs: read git's pre-push stdin and deploy the pushed commit.
 
     Also usable from the pre-commit framework (stages: [pre-push]); see docs/hooks.md.
     """
-    # No --api-key here: the redactor masks the environment's key and the stored one.
-    output = Output(
-        json=json_output, quiet=quiet, verbose=verbose, plain=True, redact=key_redactor(None)
+    from mixpeek_cli.config.credentials import stored_key_reader
+    from mixpeek_cli.config.settings import resolve_settings
+    from mixpeek_cli.deploy.pipeline import run_deploy
+    from mixpeek_cli.deploy.report import render_deploy
+    from mixpeek_cli.deploy.request import DeployRequest, check_directory
+    from mixpeek_cli.errors import ExitCode, MixpeekError
+    from mixpeek_cli.git.hooks import (
+        current_branch,
+        hook_paths,
+        parse_push_lines,
+        refs_from_pre_commit,
+        select_refs,
     )
+    from mixpeek_cli.git.tree import clean_git_env
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.config.credentials import stored_key_reader
-        from mixpeek_cli.config.settings import resolve_settings
-        from mixpeek_cli.deploy.pipeline import run_deploy
-        from mixpeek_cli.deploy.report import render_deploy
-        from mixpeek_cli.deploy.request import DeployRequest, check_directory
-        from mixpeek_cli.errors import ExitCode, MixpeekError
-        from mixpeek_cli.git.hooks import (
-            current_branch,
-            hook_paths,
-            parse_push_lines,
-            refs_from_pre_commit,
-            select_refs,
-        )
-        from mixpeek_cli.git.tree import clean_git_env
-
-        # git exports GIT_DIR & co. to hooks; every git call below (GitPython's included)
-        # finds the repository from the app's path instead.
-        env = clean_git_env()
-        for name in set(os.environ) - set(env):
-            del os.environ[name]
-        refs = refs_from_pre_commit(env)
-        if not refs and not sys.stdin.isatty():
-            refs = parse_push_lines(sys.stdin.read())
-        paths = hook_paths(Path("."))
-        chosen = branch or current_branch(paths.top)
-        if not chosen:
-            reporter.info("mixpeek: HEAD is detached and no --branch was given: nothing deployed")
-            refs = []
-        targets, skipped = select_refs(refs, chosen or "")
-        for reason in skipped:
-            reporter.info(f"mixpeek: not deploying {reason}")
-        root = check_directory(paths.top / app_path)
-        results: list[DeployResult] = []
-        worst = 0
-        for ref in targets:
-            reporter.info(f"mixpeek: deploying {ref.local_sha[:12]} (push to {ref.remote_ref})")
-            try:
-                settings = resolve_settings(
-                    root=root,
-                    env=env,
-                    environment=environment,
-                    stored_key=stored_key_reader(reporter.warn),
-                )
-                result = run_deploy(
-                    settings,
-                    DeployRequest(path=root, message=None, ref=ref.local_sha),
-                    reporter,
-                    trace=output.tracer(console),
-                )
-            except MixpeekError as exc:
-                if block:
-                    exc.hint = (exc.hint + "; " if exc.hint else "") + (
-                        "push blocked (skip the hook once with git push --no-verify)"
-                    )
-                    raise
-                # Not through run_command's failure path: masked here as it would be there.
-                why = output.redact(exc.one_line())
-                reporter.warn(f"deploy did not happen: {why} (push goes on: --no-block)")
-                continue
-            results.append(result)
-            # With --json the array printed at the end is the whole result.
-            code = int(result.exit_code) if output.json else render_deploy(result, output, console)
-            worst = worst or code
-        if output.json:
-            output.result(json.dumps([r.to_json() for r in results], ensure_ascii=False))
-        if worst and block:
-            console.print(
-                "mixpeek: push blocked because the deploy did not complete "
-                "(skip the hook once with git push --no-verify)",
-                markup=False,
+    # git exports GIT_DIR & co. to hooks; every git call below (GitPython's included)
+    # finds the repository from the app's path instead.
+    env = clean_git_env()
+    for name in set(os.environ) - set(env):
+        del os.environ[name]
+    refs = refs_from_pre_commit(env)
+    if not refs and not sys.stdin.isatty():
+        refs = parse_push_lines(sys.stdin.read())
+    paths = hook_paths(Path("."))
+    chosen = branch or current_branch(paths.top)
+    if not chosen:
+        run.reporter.info("mixpeek: HEAD is detached and no --branch was given: nothing deployed")
+        refs = []
+    targets, skipped = select_refs(refs, chosen or "")
+    for reason in skipped:
+        run.reporter.info(f"mixpeek: not deploying {reason}")
+    root = check_directory(paths.top / app_path)
+    results: list[DeployResult] = []
+    worst = 0
+    for ref in targets:
+        run.reporter.info(f"mixpeek: deploying {ref.local_sha[:12]} (push to {ref.remote_ref})")
+        try:
+            settings = resolve_settings(
+                root=root,
+                env=env,
+                environment=environment,
+                stored_key=stored_key_reader(run.reporter.warn),
             )
-            return worst
-        if worst:
-            reporter.warn("the deploy did not complete; pushing anyway (--no-block)")
-        return int(ExitCode.OK)
-
-    raise typer.Exit(run_command(output, body))
+            result = run_deploy(
+                settings,
+                DeployRequest(path=root, message=None, ref=ref.local_sha),
+                run.reporter,
+                trace=run.trace,
+            )
+        except MixpeekError as exc:
+            if block:
+                exc.hint = (exc.hint + "; " if exc.hint else "") + (
+                    "push blocked (skip the hook once with git push --no-verify)"
+                )
+                raise
+            # Not through run_command's failure path: masked here as it would be there.
+            why = run.output.redact(exc.one_line())
+            run.reporter.warn(f"deploy did not happen: {why} (push goes on: --no-block)")
+            continue
+        results.append(result)
+        # With --json the array printed at the end is the whole result.
+        if run.output.json:
+            code = int(result.exit_code)
+        else:
+            code = render_deploy(result, run.output, run.console)
+        worst = worst or code
+    if run.output.json:
+        run.output.result(json.dumps([r.to_json() for r in results], ensure_ascii=False))
+    if worst and block:
+        run.console.print(
+            "mixpeek: push blocked because the deploy did not complete "
+            "(skip the hook once with git push --no-verify)",
+            markup=False,
+        )
+        return worst
+    if worst:
+        run.reporter.warn("the deploy did not complete; pushing anyway (--no-block)")
+    return int(ExitCode.OK)

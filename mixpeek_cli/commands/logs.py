@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
-from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
-from mixpeek_cli.output.runner import Output, run_command
-from mixpeek_cli.printable import printable, printable_json
-
-if TYPE_CHECKING:
-    from mixpeek_cli.output.console import Console
-    from mixpeek_cli.output.reporter import Reporter
+from mixpeek_cli.commands.layer import Run, command
+from mixpeek_cli.printable import printable
 
 
+def _lines(run: Run, found: dict[str, Any]) -> str | None:
+    return entry_lines(found["entries"], found["log_type"]) if found["entries"] else None
+
+
+@command(app=True, render=_lines)
 def logs(
+    run: Run,
     log_type: Annotated[
         str, typer.Option("--type", help="runtime (server functions) or requests.")
     ] = "runtime",
@@ -31,80 +31,52 @@ def logs(
     follow: Annotated[
         bool, typer.Option("-f", "--follow", help="Keep printing new entries until Ctrl-C.")
     ] = False,
-    app: options.AppId = None,
-    api_key: options.ApiKey = None,
-    base_url: options.BaseUrl = None,
-    namespace: options.Namespace = None,
-    timeout: options.Timeout = None,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
-    """Print the running app's logs on stdout, oldest first, one entry per line.
-
-    These are the app's own logs (Canvas keeps 30 days), not a deploy's build log: that is
+) -> Any:
+    """These are the app's own logs (Canvas keeps 30 days), not a deploy's build log: that is
     `mixpeek deploys logs ID`. With --follow, new entries are polled for and printed once
     each until Ctrl-C, which ends it with exit 0.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
+    from mixpeek_cli.errors import UsageError
+    from mixpeek_cli.history import app_logs
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.errors import UsageError
-        from mixpeek_cli.history import app_logs
-
-        if log_type not in app_logs.LOG_TYPES:
-            raise UsageError(f"invalid --type {log_type!r}", hint="use runtime or requests")
-        if level is not None and level not in app_logs.LEVELS:
-            raise UsageError(f"invalid --level {level!r}", hint="use log, info, warn or error")
-        if level is not None and log_type != "runtime":
-            raise UsageError("--level filters runtime logs only", hint="drop --level")
-        if not 1 <= limit <= 1000:
-            raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 1000")
-        if follow and output.json:
-            raise UsageError(
-                "--json prints one document, so it cannot follow",
-                hint="drop --follow, or --json",
-            )
-        hours = app_logs.since_hours(since)
-        settings = remote_settings(
-            reporter,
-            app=app,
-            api_key=api_key,
-            base_url=base_url,
-            namespace=namespace,
-            timeout=timeout,
+    if log_type not in app_logs.LOG_TYPES:
+        raise UsageError(f"invalid --type {log_type!r}", hint="use runtime or requests")
+    if level is not None and level not in app_logs.LEVELS:
+        raise UsageError(f"invalid --level {level!r}", hint="use log, info, warn or error")
+    if level is not None and log_type != "runtime":
+        raise UsageError("--level filters runtime logs only", hint="drop --level")
+    if not 1 <= limit <= 1000:
+        raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 1000")
+    if follow and run.output.json:
+        raise UsageError(
+            "--json prints one document, so it cannot follow",
+            hint="drop --follow, or --json",
         )
-        app_id, client = api_client(settings, output, console)
+    hours = app_logs.since_hours(since)
+    app_id, client = run.client()
+    with client as api:
+        if follow:
+            try:
+                app_logs.follow(
+                    api,
+                    app_id,
+                    log_type=log_type,
+                    hours=hours,
+                    limit=limit,
+                    level=level,
+                    show=lambda entries: run.output.result(entry_lines(entries, log_type)),
+                )
+            except KeyboardInterrupt:
+                return 0  # following ends with Ctrl-C: that is how it is used
+        entries = api.app_logs(app_id, log_type=log_type, hours=hours, limit=limit, level=level)
+    ordered = app_logs.oldest_first(entries)
+    if not ordered and not run.output.json:
+        run.reporter.info(f"no {log_type} log entries for {app_id} in the last {hours}h")
+    return {"app_id": app_id, "log_type": log_type, "entries": ordered}
 
-        def show(entries: list[dict[str, Any]]) -> None:
-            output.result("\n".join(entry_line(entry, log_type) for entry in entries))
 
-        with client as api:
-            if follow:
-                try:
-                    app_logs.follow(
-                        api,
-                        app_id,
-                        log_type=log_type,
-                        hours=hours,
-                        limit=limit,
-                        level=level,
-                        show=show,
-                    )
-                except KeyboardInterrupt:
-                    return 0  # following ends with Ctrl-C: that is how it is used
-            entries = api.app_logs(app_id, log_type=log_type, hours=hours, limit=limit, level=level)
-        ordered = app_logs.oldest_first(entries)
-        if output.json:
-            document = {"app_id": app_id, "log_type": log_type, "entries": ordered}
-            output.result(printable_json(document))
-        elif ordered:
-            show(ordered)
-        else:
-            reporter.info(f"no {log_type} log entries for {app_id} in the last {hours}h")
-        return 0
-
-    raise typer.Exit(run_command(output, body))
+def entry_lines(entries: list[dict[str, Any]], log_type: str) -> str:
+    return "\n".join(entry_line(entry, log_type) for entry in entries)
 
 
 def entry_line(entry: dict[str, Any], log_type: str) -> str:

@@ -8,13 +8,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import key_redactor
-from mixpeek_cli.output.runner import Output, run_command
+from mixpeek_cli.commands.layer import Run, command
 from mixpeek_cli.printable import printable
 
 if TYPE_CHECKING:
     from mixpeek_cli.config.frontends import Frontend
-    from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
 
 ProjectDir = Annotated[
@@ -130,7 +128,9 @@ def _detected_keys(
     return keys
 
 
+@command(render=lambda run, written: written["path"])
 def init(
+    run: Run,
     path: ProjectDir = Path("."),
     app: options.AppId = None,
     environment: options.Environment = None,
@@ -144,88 +144,75 @@ def init(
     force: Annotated[
         bool, typer.Option("--force", help="Replace the app id of an existing mixpeek.toml.")
     ] = False,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
-    """Create mixpeek.toml for PATH: the app id, environment, build command and output dir.
-
-    The build command and output directory are detected from PATH's package.json (Next.js
+) -> dict[str, Any]:
+    """The build command and output directory are detected from PATH's package.json (Next.js
     static export, Astro, SvelteKit, Vue CLI, Create React App, Vite) or its index.html
     (plain HTML: nothing to build). On a terminal it asks for the app id and environment
     and before writing what it detected; elsewhere, or with --yes, it asks nothing and
     writes the flags and what it detected. --build-command and --output-dir win over
     detection, and detection never replaces a value mixpeek.toml already holds.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose)
+    from mixpeek_cli.config.frontends import detect_frontend
+    from mixpeek_cli.config.project_file import set_keys
+    from mixpeek_cli.config.settings import DEFAULT_ENVIRONMENT, PROJECT_FILE, read_project_file
+    from mixpeek_cli.deploy.request import check_directory
+    from mixpeek_cli.errors import UsageError
+    from mixpeek_cli.output.runner import can_prompt
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.config.frontends import detect_frontend
-        from mixpeek_cli.config.project_file import set_keys
-        from mixpeek_cli.config.settings import DEFAULT_ENVIRONMENT, PROJECT_FILE, read_project_file
-        from mixpeek_cli.deploy.request import check_directory
-        from mixpeek_cli.errors import UsageError
-        from mixpeek_cli.output.runner import can_prompt
-
-        root = check_directory(path)
-        existing = read_project_file(root)
-        if existing.get("app_id") and not force:
-            raise UsageError(
-                f"{root / PROJECT_FILE} already names app {existing['app_id']!r}",
-                hint="change it with mixpeek link APP_ID, or pass --force",
-            )
-        ask = can_prompt() and not yes
-        app_id = app
-        if app_id is None and ask:
-            app_id = typer.prompt("App id (from the Mixpeek dashboard)", err=True).strip()
-        if not app_id:
-            raise UsageError(
-                "no app id", hint="pass --app APP_ID (nothing is asked without a terminal)"
-            )
-        chosen_env = environment
-        if chosen_env is None and ask:
-            chosen_env = typer.prompt(
-                "Environment (staging or production)",
-                default=existing.get("environment", DEFAULT_ENVIRONMENT),
-                err=True,
-            ).strip()
-        _validate(root, app_id, chosen_env)
-        values = {"app_id": app_id}
-        if chosen_env:
-            values["environment"] = chosen_env
-        given = {"build_command": build_command, "output_dir": output_dir}
-        values.update(_explicit_keys(given, existing, reporter))
-        frontend = None if no_detect else detect_frontend(root)
-        detected = {} if no_detect else _detected_keys(frontend, given, existing, reporter)
-        if detected and (
-            not ask
-            or typer.confirm(
-                f"Write {_describe(detected)} to {PROJECT_FILE}?", default=True, err=True
-            )
-        ):
-            values.update(detected)
-        written = set_keys(root, values)
-        for key, old in written.previous.items():
-            reporter.info(f"{key} was {old!r}, now {values[key]!r}")
-        reporter.info(f"{'wrote' if written.created else 'updated'} {written.path}")
-        output.emit(
-            {
-                "path": str(written.path),
-                "created": written.created,
-                "app_id": app_id,
-                "environment": chosen_env,
-                "build_command": values.get("build_command"),
-                "output_dir": values.get("output_dir"),
-                "frontend": frontend.name if frontend is not None else None,
-            },
-            str(written.path),
+    reporter = run.reporter
+    root = check_directory(path)
+    existing = read_project_file(root)
+    if existing.get("app_id") and not force:
+        raise UsageError(
+            f"{root / PROJECT_FILE} already names app {existing['app_id']!r}",
+            hint="change it with mixpeek link APP_ID, or pass --force",
         )
-        return 0
+    ask = can_prompt() and not yes
+    app_id = app
+    if app_id is None and ask:
+        app_id = typer.prompt("App id (from the Mixpeek dashboard)", err=True).strip()
+    if not app_id:
+        raise UsageError(
+            "no app id", hint="pass --app APP_ID (nothing is asked without a terminal)"
+        )
+    chosen_env = environment
+    if chosen_env is None and ask:
+        chosen_env = typer.prompt(
+            "Environment (staging or production)",
+            default=existing.get("environment", DEFAULT_ENVIRONMENT),
+            err=True,
+        ).strip()
+    _validate(root, app_id, chosen_env)
+    values = {"app_id": app_id}
+    if chosen_env:
+        values["environment"] = chosen_env
+    given = {"build_command": build_command, "output_dir": output_dir}
+    values.update(_explicit_keys(given, existing, reporter))
+    frontend = None if no_detect else detect_frontend(root)
+    detected = {} if no_detect else _detected_keys(frontend, given, existing, reporter)
+    if detected and (
+        not ask
+        or typer.confirm(f"Write {_describe(detected)} to {PROJECT_FILE}?", default=True, err=True)
+    ):
+        values.update(detected)
+    written = set_keys(root, values)
+    for key, old in written.previous.items():
+        reporter.info(f"{key} was {old!r}, now {values[key]!r}")
+    reporter.info(f"{'wrote' if written.created else 'updated'} {written.path}")
+    return {
+        "path": str(written.path),
+        "created": written.created,
+        "app_id": app_id,
+        "environment": chosen_env,
+        "build_command": values.get("build_command"),
+        "output_dir": values.get("output_dir"),
+        "frontend": frontend.name if frontend is not None else None,
+    }
 
-    raise typer.Exit(run_command(output, body))
 
-
+@command(remote=True, render=lambda run, written: written["path"])
 def link(
+    run: Run,
     app_id: Annotated[
         str | None,
         typer.Argument(
@@ -234,58 +221,30 @@ def link(
         ),
     ] = None,
     path: ProjectDir = Path("."),
-    api_key: options.ApiKey = None,
-    base_url: options.BaseUrl = None,
-    namespace: options.Namespace = None,
-    timeout: options.Timeout = None,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
-    """Point PATH at APP_ID: set app_id in its mixpeek.toml, keeping everything else.
-
-    Without APP_ID (run it in the app's directory), on a terminal, it lists your apps
+) -> dict[str, Any]:
+    """Without APP_ID (run it in the app's directory), on a terminal, it lists your apps
     (mixpeek apps list) to choose from.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
+    from mixpeek_cli.config.project_file import set_keys
+    from mixpeek_cli.deploy.request import check_directory
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.config.project_file import set_keys
-        from mixpeek_cli.deploy.request import check_directory
-
-        root = check_directory(path)
-        chosen = app_id or _pick_app(
-            reporter, output, console, api_key, base_url, namespace, timeout
-        )
-        _validate(root, chosen, None)
-        written = set_keys(root, {"app_id": chosen})
-        previous = written.previous.get("app_id")
-        if previous is not None:
-            reporter.info(f"app_id was {previous!r}, now {chosen!r}")
-        reporter.info(f"linked {root} to app {chosen} in {written.path}")
-        output.emit(
-            {
-                "path": str(written.path),
-                "created": written.created,
-                "app_id": chosen,
-                "previous_app_id": previous,
-            },
-            str(written.path),
-        )
-        return 0
-
-    raise typer.Exit(run_command(output, body))
+    root = check_directory(path)
+    chosen = app_id or _pick_app(run)
+    _validate(root, chosen, None)
+    written = set_keys(root, {"app_id": chosen})
+    previous = written.previous.get("app_id")
+    if previous is not None:
+        run.reporter.info(f"app_id was {previous!r}, now {chosen!r}")
+    run.reporter.info(f"linked {root} to app {chosen} in {written.path}")
+    return {
+        "path": str(written.path),
+        "created": written.created,
+        "app_id": chosen,
+        "previous_app_id": previous,
+    }
 
 
-def _pick_app(
-    reporter: Reporter,
-    output: Output,
-    console: Console,
-    api_key: str | None,
-    base_url: str | None,
-    namespace: str | None,
-    timeout: float | None,
-) -> str:
+def _pick_app(run: Run) -> str:
     """Ask which of the key's apps to link (a terminal only)."""
     from mixpeek_cli.commands.apps import fetch_apps
     from mixpeek_cli.errors import UsageError
@@ -295,7 +254,7 @@ def _pick_app(
         raise UsageError(
             "no APP_ID", hint="pass it: mixpeek link APP_ID (mixpeek apps list shows them)"
         )
-    rows = fetch_apps(reporter, output, console, api_key, base_url, namespace, timeout)
+    rows = fetch_apps(run)
     if not rows:
         raise UsageError(
             "your key sees no apps yet", hint="create one in the Mixpeek dashboard (Canvas)"

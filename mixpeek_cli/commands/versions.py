@@ -6,7 +6,6 @@ Messages, authors and file paths are the service's text: shown through
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -14,30 +13,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mixpeek_cli.commands import options
-from mixpeek_cli.commands.common import api_client, key_redactor, remote_settings
-from mixpeek_cli.output.runner import Output, run_command
-from mixpeek_cli.printable import printable, printable_json
+from mixpeek_cli.commands.layer import Run, command
+from mixpeek_cli.printable import printable
 
 if TYPE_CHECKING:
-    from mixpeek_cli.config.settings import Settings
-    from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
     from mixpeek_cli.service.client import ApiClient
     from mixpeek_cli.service.versions import VersionDiff, VersionRecord
 
-versions_app = typer.Typer(
-    help="An app's versions: list, compare, download and restore them.", no_args_is_help=True
-)
+versions_app = typer.Typer(no_args_is_help=True)
 
 Version = Annotated[int, typer.Argument(help="A version number (mixpeek versions list).", min=1)]
 EnvFilter = Annotated[
     str | None,
     typer.Option("-e", "--environment", help="Only versions deployed to or serving it."),
-]
-Yes = Annotated[bool, typer.Option("-y", "--yes", help="Restore without asking first.")]
-Wait = Annotated[
-    bool, typer.Option("--wait/--no-wait", help="Follow the restore until it is final.")
 ]
 
 
@@ -70,75 +59,64 @@ def describe(record: VersionRecord) -> str:
     return f"version {record.version}" + (f" ({shown})" if shown else "")
 
 
+def _show_versions(run: Run, listed: dict[str, Any]) -> str | None:
+    records: list[dict[str, Any]] = listed["versions"]
+    if not records:
+        run.reporter.info(f"no versions of {listed['app_id']} yet: mixpeek deploy makes the first")
+        return None
+    if not sys.stdout.isatty():
+        return "\n".join("\t".join(_row(r)) for r in records)
+    _print_table(records)
+    return None
+
+
 @versions_app.command("list")
+@command(app=True, render=_show_versions)
 def list_versions(
+    run: Run,
     environment: EnvFilter = None,
     limit: Annotated[int, typer.Option("-n", "--limit", help="How many, newest first.")] = 20,
-    app: options.AppId = None,
-    api_key: options.ApiKey = None,
-    base_url: options.BaseUrl = None,
-    namespace: options.Namespace = None,
-    timeout: options.Timeout = None,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+) -> dict[str, Any]:
     """List the app's versions, newest first: a table on a terminal, tab-separated lines
     otherwise (version, serving, sha, age, author, message)."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
+    from mixpeek_cli.config.settings import check_environment
+    from mixpeek_cli.errors import UsageError
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.config.settings import check_environment
-        from mixpeek_cli.errors import UsageError
-
-        if environment is not None:
-            check_environment(environment)
-        if not 1 <= limit <= 1000:
-            raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 1000")
-        settings = _settings(reporter, app, api_key, base_url, namespace, timeout)
-        app_id, client = api_client(settings, output, console)
-        with client as api:
-            records = api.list_versions(app_id)
-        if environment is not None:
-            records = [r for r in records if _concerns(r, environment)]
-        records = records[:limit]
-        if output.json:
-            listed = {"app_id": app_id, "versions": [version_json(r) for r in records]}
-            output.result(printable_json(listed))
-            return 0
-        if not records:
-            reporter.info(f"no versions of {app_id} yet: mixpeek deploy makes the first")
-            return 0
-        if sys.stdout.isatty():
-            _print_table(records)
-        else:
-            output.result("\n".join("\t".join(_row(r)) for r in records))
-        return 0
-
-    raise typer.Exit(run_command(output, body))
+    if environment is not None:
+        check_environment(environment)
+    if not 1 <= limit <= 1000:
+        raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 1000")
+    app_id, client = run.client()
+    with client as api:
+        records = api.list_versions(app_id)
+    if environment is not None:
+        records = [r for r in records if _concerns(r, environment)]
+    records = records[:limit]
+    return {"app_id": app_id, "versions": [version_json(r) for r in records]}
 
 
 def _concerns(record: VersionRecord, environment: str) -> bool:
     return record.environment == environment or environment in (record.serving or ())
 
 
-def _row(record: VersionRecord) -> list[str]:
+def _row(record: dict[str, Any]) -> list[str]:
     from mixpeek_cli.output.formats import age
 
-    serving = ",".join(record.serving) if record.serving else "-"
+    serving = record["serving"]
+    sha = record["git_commit_sha"]
     cells = [
-        str(record.version),
-        serving,
-        record.git_sha[:7] if record.git_sha else "-",
-        age(record.when),
-        record.who or "-",
-        record.message or "-",
+        str(record["version"]),
+        ",".join(serving) if serving else "-",
+        sha[:7] if sha else "-",
+        age(record["created_at"]),
+        record["author"] or "-",
+        record["message"] or "-",
     ]
     # One line per version, tab-separated: no newline or tab inside a cell.
     return [printable(" ".join(cell.split())) or "-" for cell in cells]
 
 
-def _print_table(records: list[VersionRecord]) -> None:
+def _print_table(records: list[dict[str, Any]]) -> None:
     from rich.console import Console as Out
     from rich.table import Table
     from rich.text import Text
@@ -153,7 +131,9 @@ def _print_table(records: list[VersionRecord]) -> None:
 
 
 @versions_app.command("diff")
+@command(app=True, render=lambda run, changes: _diff_text(changes))
 def diff(
+    run: Run,
     versions: Annotated[
         list[str], typer.Argument(help="Two versions: A B, or A..B.", metavar="A [B]")
     ],
@@ -161,34 +141,17 @@ def diff(
         bool,
         typer.Option("--source", help="Print the unified diff of the source files (patch-ready)."),
     ] = False,
-    app: options.AppId = None,
-    api_key: options.ApiKey = None,
-    base_url: options.BaseUrl = None,
-    namespace: options.Namespace = None,
-    timeout: options.Timeout = None,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+) -> Any:
     """Show what changed from version A to version B: files added, removed and modified
     (with their size change) and a summary; with --source, the source files' unified diff."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
-
-    def body(console: Console, reporter: Reporter) -> int:
-        first, second = _pair(versions)
-        settings = _settings(reporter, app, api_key, base_url, namespace, timeout)
-        app_id, client = api_client(settings, output, console)
-        with client as api:
-            changes = _diff_of_known(api, app_id, first, second)
-        if output.json:
-            output.result(json.dumps({"app_id": app_id, **_diff_json(changes)}))
-        elif source:
-            _print_source(changes, reporter)
-        else:
-            output.result(_diff_text(changes))
+    first, second = _pair(versions)
+    app_id, client = run.client()
+    with client as api:
+        changes = _diff_of_known(api, app_id, first, second)
+    if source and not run.output.json:
+        _print_source(changes, run.reporter)
         return 0
-
-    raise typer.Exit(run_command(output, body))
+    return {"app_id": app_id, **_diff_json(changes)}
 
 
 def _diff_of_known(api: ApiClient, app_id: str, first: int, second: int) -> VersionDiff:
@@ -252,32 +215,36 @@ def _signed_bytes(n: int | None) -> str:
     return ("+" if n >= 0 else "-") + human_bytes(abs(n))
 
 
-def _diff_text(changes: VersionDiff) -> str:
+def _diff_text(changes: dict[str, Any]) -> str:
     from mixpeek_cli.output.formats import human_bytes
 
-    lines = [f"version {changes.from_version} -> {changes.to_version}"]
-    shown = [c for c in changes.files if c.status != "unchanged"]
-    width = max((len(printable(c.path)) for c in shown), default=0)
+    def size(n: int | None) -> str:
+        return human_bytes(n) if n is not None else "?"
+
+    lines = [f"version {changes['from_version']} -> {changes['to_version']}"]
+    shown = [c for c in changes["files"] if c["status"] != "unchanged"]
+    width = max((len(printable(c["path"])) for c in shown), default=0)
     for change in shown:
-        if change.status == "added":
-            size = _signed_bytes(change.new_size)
-        elif change.status == "removed":
-            size = _signed_bytes(-change.old_size if change.old_size is not None else None)
+        old, new = change["old_size"], change["new_size"]
+        if change["status"] == "added":
+            delta = _signed_bytes(new)
+        elif change["status"] == "removed":
+            delta = _signed_bytes(-old if old is not None else None)
         else:
-            old = human_bytes(change.old_size) if change.old_size is not None else "?"
-            new = human_bytes(change.new_size) if change.new_size is not None else "?"
-            size = f"{old} -> {new} ({_signed_bytes(change.size_delta)})"
-        lines.append(printable(f"{change.status:<9} {printable(change.path):<{width}}  {size}"))
-    counts = changes.summary or _count(changes)
+            delta = f"{size(old)} -> {size(new)} ({_signed_bytes(change['size_delta'])})"
+        lines.append(
+            printable(f"{change['status']:<9} {printable(change['path']):<{width}}  {delta}")
+        )
+    counts = changes["summary"] or _count(changes["files"])
     order = ("added", "removed", "modified", "unchanged")
     lines.append(printable(", ".join(f"{counts.get(k, 0)} {k}" for k in order)))
     return "\n".join(lines)
 
 
-def _count(changes: VersionDiff) -> dict[str, int]:
+def _count(files: list[dict[str, Any]]) -> dict[str, int]:
     counts: dict[str, int] = {}
-    for change in changes.files:
-        counts[change.status] = counts.get(change.status, 0) + 1
+    for change in files:
+        counts[change["status"]] = counts.get(change["status"], 0) + 1
     return counts
 
 
@@ -306,7 +273,9 @@ def _print_source(changes: VersionDiff, reporter: Reporter) -> None:
 
 
 @versions_app.command("download")
+@command(app=True, render=lambda run, done: done["path"])
 def download(
+    run: Run,
     version: Version,
     output_file: Annotated[
         Path | None,
@@ -317,115 +286,84 @@ def download(
         Path | None,
         typer.Option("--extract", help="Also unpack it into this directory.", metavar="DIR"),
     ] = None,
-    app: options.AppId = None,
-    api_key: options.ApiKey = None,
-    base_url: options.BaseUrl = None,
-    namespace: options.Namespace = None,
-    timeout: options.Timeout = None,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+) -> dict[str, Any]:
     """Download a version's bundle zip, check it is whole, and print its path."""
-    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
+    from mixpeek_cli.errors import MixpeekError, UsageError
+    from mixpeek_cli.history.download import download_zip, extract_safely
 
-    def body(console: Console, reporter: Reporter) -> int:
-        from mixpeek_cli.errors import MixpeekError
-        from mixpeek_cli.history.download import download_zip, extract_safely
+    app_id, client = run.client()
+    with client as api:
+        target = output_file
+        if target is None:
+            from mixpeek_cli.service.urls import valid_slug
 
-        settings = _settings(reporter, app, api_key, base_url, namespace, timeout)
-        app_id, client = api_client(settings, output, console)
-        with client as api:
-            target = output_file
-            if target is None:
-                from mixpeek_cli.service.urls import valid_slug
+            try:
+                slug = api.get_app(app_id).slug or app_id
+            except MixpeekError:
+                slug = app_id  # the name is a courtesy: the download can go on
+            # The service's slug names a local file only when it is of the published
+            # pattern: "../x" or "a/b" would write elsewhere than the current folder.
+            target = Path(f"{slug if valid_slug(slug) else app_id}-v{version}.zip")
+        if target.exists() and not force:
+            raise UsageError(
+                f"{target} already exists", hint="pass --force to replace it, or -o FILE"
+            )
+        link = api.version_download(app_id, version)
+    deadline = run.settings.deadline
+    size = download_zip(link.download_url, target, run.reporter, deadline=deadline, force=force)
+    extracted = None
+    if extract is not None:
+        names = extract_safely(target, extract)
+        extracted = str(extract)
+        run.reporter.info(f"unpacked {len(names)} files into {extract}")
+    return {
+        "app_id": app_id,
+        "version": version,
+        "path": str(target),
+        "bytes": size,
+        "extracted_to": extracted,
+    }
 
-                try:
-                    slug = api.get_app(app_id).slug or app_id
-                except MixpeekError:
-                    slug = app_id  # the name is a courtesy: the download can go on
-                # The service's slug names a local file only when it is of the published
-                # pattern: "../x" or "a/b" would write elsewhere than the current folder.
-                target = Path(f"{slug if valid_slug(slug) else app_id}-v{version}.zip")
-            if target.exists() and not force:
-                from mixpeek_cli.errors import UsageError
 
-                raise UsageError(
-                    f"{target} already exists", hint="pass --force to replace it, or -o FILE"
-                )
-            link = api.version_download(app_id, version)
-        size = download_zip(
-            link.download_url, target, reporter, deadline=settings.deadline, force=force
-        )
-        extracted = None
-        if extract is not None:
-            names = extract_safely(target, extract)
-            extracted = str(extract)
-            reporter.info(f"unpacked {len(names)} files into {extract}")
-        output.emit(
-            {
-                "app_id": app_id,
-                "version": version,
-                "path": str(target),
-                "bytes": size,
-                "extracted_to": extracted,
-            },
-            str(target),
-        )
-        return 0
-
-    raise typer.Exit(run_command(output, body))
+# `versions restore` and `rollback` are one command with two ways to name the version.
+Yes = Annotated[bool, typer.Option("-y", "--yes", help="Restore without asking first.")]
+Wait = Annotated[
+    bool, typer.Option("--wait/--no-wait", help="Follow the restore until it is final.")
+]
+restoring = command(app=True, environment=True, poll_interval=True)
 
 
 @versions_app.command("restore")
-def restore(
-    version: Version,
-    environment: options.Environment = None,
-    yes: Yes = False,
-    wait: Wait = True,
-    app: options.AppId = None,
-    api_key: options.ApiKey = None,
-    base_url: options.BaseUrl = None,
-    namespace: options.Namespace = None,
-    poll_interval: options.PollInterval = None,
-    timeout: options.Timeout = None,
-    json_output: options.Json = False,
-    quiet: options.Quiet = False,
-    verbose: options.Verbose = False,
-) -> None:
+@restoring
+def restore(run: Run, version: Version, yes: Yes = False, wait: Wait = True) -> int:
     """Serve VERSION in an environment again (instant rollback); follows it like a deploy.
 
     On a terminal it asks first, showing what will be served; --yes does not ask, and
     nothing is ever asked without a terminal or in CI. `mixpeek rollback` is the same call.
     """
-    output = Output(json=json_output, quiet=quiet, verbose=verbose, redact=key_redactor(api_key))
-
-    def body(console: Console, reporter: Reporter) -> int:
-        settings = remote_settings(
-            reporter,
-            app=app,
-            api_key=api_key,
-            base_url=base_url,
-            namespace=namespace,
-            environment=environment,
-            poll_interval=poll_interval,
-            timeout=timeout,
-        )
-        return run_restore(settings, output, console, reporter, version=version, yes=yes, wait=wait)
-
-    raise typer.Exit(run_command(output, body))
+    return restore_version(run, version, yes=yes, wait=wait)
 
 
-def run_restore(
-    settings: Settings,
-    output: Output,
-    console: Console,
-    reporter: Reporter,
-    *,
-    version: int | None,
-    yes: bool,
-    wait: bool,
+@restoring
+def rollback(
+    run: Run,
+    version: Annotated[
+        int | None,
+        typer.Argument(
+            help="The version to serve [default: the one before what serves now].", min=1
+        ),
+    ] = None,
+    yes: Yes = False,
+    wait: Wait = True,
 ) -> int:
+    """Without VERSION: the version deployed there before the one that serves it now, when
+    the records say which that is. On a terminal it asks first, showing what will be
+    served; --yes does not ask, and nothing is asked without a terminal or in CI.
+    """
+    return restore_version(run, version, yes=yes, wait=wait)
+
+
+def restore_version(run: Run, version: int | None, *, yes: bool, wait: bool) -> int:
     """Restore ``version`` (None: the one before what serves now) to the environment."""
     from mixpeek_cli.deploy.app_lookup import AppLookup
     from mixpeek_cli.deploy.report import render_restore
@@ -433,8 +371,9 @@ def run_restore(
     from mixpeek_cli.errors import UsageError
     from mixpeek_cli.history.selection import LIST_HINT, find, rollback_target, serving
 
+    settings = run.settings
     environment = settings.environment
-    app_id, client = api_client(settings, output, console)
+    app_id, client = run.client()
     with client as api:
         records = api.list_versions(app_id)
         current: VersionRecord | None
@@ -449,9 +388,11 @@ def run_restore(
                 )
             target, current = chosen, serving(records, environment)
         if current is not None and current.version == target.version:
-            reporter.info(f"{environment} already serves {describe(target)}: restoring it again")
+            run.reporter.info(
+                f"{environment} already serves {describe(target)}: restoring it again"
+            )
         if not _confirmed(app_id, environment, current, target, yes):
-            reporter.info("nothing was restored")
+            run.reporter.info("nothing was restored")
             return 0
         result = RestoreResult(
             app_id=app_id,
@@ -460,16 +401,11 @@ def run_restore(
             previous_version=current.version if current else None,
             waited=wait,
         )
-        site = AppLookup(api, app_id, settings.base_url, output.tracer(console))
+        site = AppLookup(api, app_id, settings.base_url, run.trace)
         restore_and_follow(
-            api,
-            result,
-            settings=settings,
-            reporter=reporter,
-            site=site,
-            trace=output.tracer(console),
+            api, result, settings=settings, reporter=run.reporter, site=site, trace=run.trace
         )
-    return render_restore(result, output, console)
+    return render_restore(result, run.output, run.console)
 
 
 def _confirmed(
@@ -486,21 +422,3 @@ def _confirmed(
     now = describe(current) if current else "an unknown version (the records do not say)"
     typer.echo(f"{environment} of {app_id} serves {now}.", err=True)
     return typer.confirm(f"Serve {describe(target)} in {environment} instead?", err=True)
-
-
-def _settings(
-    reporter: Reporter,
-    app: str | None,
-    api_key: str | None,
-    base_url: str | None,
-    namespace: str | None,
-    timeout: float | None,
-) -> Settings:
-    return remote_settings(
-        reporter,
-        app=app,
-        api_key=api_key,
-        base_url=base_url,
-        namespace=namespace,
-        timeout=timeout,
-    )

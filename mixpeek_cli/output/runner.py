@@ -39,7 +39,7 @@ class Output:
     # Whole lines, no colour or control codes even on a terminal (git hooks).
     plain: bool = False
     # Masks the API key, in every form it can be quoted in, out of failure messages and
-    # --verbose lines. Commands pass commands.common.key_redactor: only they can know the
+    # --verbose lines. Commands pass commands.keys.key_redactor: only they can know the
     # key (this room may not import config or service, where keys and scrubbing live).
     redact: Callable[[str], str] = _unchanged
 
