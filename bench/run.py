@@ -2,39 +2,63 @@
 """Measure mixpeek's own overhead against the tools it should beat (docs/performance.md).
 
     python bench/run.py [--quick] [--runs N] [--skip-big] [--work DIR] [--only NAME ...]
+                        [--inputs DIR] [--input NAME ...]
+    python bench/run.py --install-peers     # vercel, netlify-cli, wrangler into bench/.peers
 
 Generates a deterministic synthetic app under bench/.work/ (reused while its parameters
 are unchanged), then measures each figure as the median of --runs runs, every run of
 mixpeek interleaved with a run of the reference tool on the same files. The CLI always
 runs as a subprocess; the deploy figures use `mixpeek emulator --port 0` on loopback.
+
+Issue 20's figures (bench/realistic.py) use four realistic inputs generated in a temp dir
+(bench/inputs.py): each against `zip -r -X -q` and Python's zipfile, the peers' CLIs
+(bench/peers.py, run offline in `unshare -n`), and what each speed mechanism saves, turned
+off from outside the package by bench/switches.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import json
 import os
-import platform
 import random
-import re
 import shutil
-import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
-import urllib.request
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-PYTHON = sys.executable
-MIXPEEK = [PYTHON, "-m", "mixpeek_cli"]
-MIB = 1024 * 1024
+import inputs
+import peers
+import realistic
+from common import (
+    HERE,
+    INDEX_HTML,
+    MIB,
+    MIXPEEK,
+    PUBLISHED_WORKFLOW,
+    PYTHON,
+    EmulatorProcess,
+    Lines,
+    Row,
+    _network_step,
+    _source_text,
+    _write_noise,
+    bundled_names,
+    compile_package,
+    deploy_env,
+    machine,
+    median,
+    peak_rss,
+    run_lines,
+    run_timed,
+    table,
+)
 
 
 @dataclass(frozen=True)
@@ -52,52 +76,11 @@ class Shape:
     version: int = 2  # 2: every app is a Canvas site (an index.html at its root)
 
 
-INDEX_HTML = "<!doctype html><html><head><title>bench</title></head><body></body></html>\n"
-
 FULL = Shape(4000, 30_000, 3000, 3, 20, 300, 5, 200)
 QUICK = Shape(800, 5000, 600, 2, 4, 40, 1, 40)
 
 
 # ---------------------------------------------------------------- the synthetic app
-
-
-def _noise(seed: str, size: int) -> bytes:
-    """Incompressible, deterministic bytes (like media or model weights)."""
-    out = bytearray()
-    counter = 0
-    while len(out) < size:
-        out += hashlib.shake_256(f"{seed}:{counter}".encode()).digest(MIB)
-        counter += 1
-    return bytes(out[:size])
-
-
-def _write_noise(path: Path, seed: str, size: int) -> None:
-    with path.open("wb") as fh:
-        for start in range(0, size, 16 * MIB):
-            fh.write(_noise(f"{seed}:{start}", min(16 * MIB, size - start)))
-
-
-def _source_text(rng: random.Random, words: list[str], size: int) -> str:
-    lines: list[str] = []
-    total = 0
-    while total < size:
-        a, b, c = rng.choice(words), rng.choice(words), rng.choice(words)
-        kind = rng.randrange(6)
-        if kind == 0:
-            line = f"def {a}_{b}({c}, {rng.choice(words)}=None):"
-        elif kind == 1:
-            line = f"    return {a}.{b}({c}, {rng.randrange(1000)})"
-        elif kind == 2:
-            line = f"# {a} {b} {c} {rng.choice(words)} {rng.choice(words)}"
-        elif kind == 3:
-            line = f"    {a} = {b}[{rng.randrange(64)}] + {c}"
-        elif kind == 4:
-            line = f'    log.info("{a} {b}: %s", {c})'
-        else:
-            line = f"class {a.title()}{b.title()}({c.title()}):"
-        lines.append(line)
-        total += len(line) + 1
-    return "\n".join(lines) + "\n"
 
 
 def _csv_block(rng: random.Random, size: int) -> bytes:
@@ -183,92 +166,6 @@ def generate(work: Path, shape: Shape) -> dict[str, Path]:
 
 
 # ---------------------------------------------------------------- running things
-
-
-def run_timed(cmd: list[str], **kwargs: object) -> tuple[float, subprocess.CompletedProcess[bytes]]:
-    """Wall seconds of one child (stopping with its output when it fails)."""
-    start = time.perf_counter()
-    result = subprocess.run(cmd, capture_output=True, stdin=subprocess.DEVNULL, **kwargs)  # type: ignore[call-overload]
-    elapsed = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(
-            f"failed ({result.returncode}): {' '.join(cmd)}\n"
-            + result.stderr.decode(errors="replace")
-        )
-    return elapsed, result
-
-
-def peak_rss(cmd: list[str], **kwargs: object) -> tuple[float, int]:
-    """Wall seconds and peak RSS (KiB) of one child, from wait4's rusage."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, **kwargs
-    )  # type: ignore[call-overload]
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err.decode(errors='replace')}")
-    return elapsed, usage.ru_maxrss
-
-
-@dataclass
-class Lines:
-    """A command's stderr lines, each with the seconds since the command started."""
-
-    total: float
-    stdout: str
-    lines: list[tuple[float, str]]
-
-    def first(self, pattern: str) -> float:
-        for at, line in self.lines:
-            if re.search(pattern, line):
-                return at
-        raise SystemExit(
-            f"no line matching {pattern!r} in:\n" + "\n".join(text for _, text in self.lines)
-        )
-
-
-def run_lines(cmd: list[str], env: dict[str, str]) -> Lines:
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        stdin=subprocess.DEVNULL,
-        env=env,
-        text=True,
-    )
-    assert proc.stderr is not None and proc.stdout is not None
-    lines: list[tuple[float, str]] = []
-    out: list[str] = []
-    reader = threading.Thread(target=lambda: out.append(proc.stdout.read()))  # type: ignore[union-attr]
-    reader.start()
-    for line in proc.stderr:
-        lines.append((time.perf_counter() - start, line.rstrip("\n")))
-    proc.wait()
-    reader.join()
-    total = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n" + "\n".join(text for _, text in lines))
-    return Lines(total, "".join(out), lines)
-
-
-def median(values: Sequence[float]) -> float:
-    return statistics.median(values)
-
-
-@dataclass
-class Row:
-    figure: str
-    ours: str
-    reference: str
-    ratio: float
-    goal: str
-    met: bool | None  # None: shown for information, no goal
-    note: str = ""
 
 
 # ---------------------------------------------------------------- the figures
@@ -367,11 +264,6 @@ def stage_breakdown(app: Path, work: Path) -> str:
     return "`mixpeek bundle` stages, in-process: " + "; ".join(lines)
 
 
-def bundled_names(zip_path: Path) -> list[str]:
-    with zipfile.ZipFile(zip_path) as zf:
-        return zf.namelist()
-
-
 def bench_bundle(app: Path, work: Path, runs: int) -> tuple[Row, Row, dict[str, float]]:
     ours_zip, ref_zip = work / "ours.zip", work / "ref.zip"
     run_timed([*MIXPEEK, "bundle", str(app), "-o", str(ours_zip), "--quiet"])  # warm the page cache
@@ -434,73 +326,6 @@ def bench_rss(small: Path, big: Path, work: Path, runs: int) -> Row:
         "<= 1.2x",
         ratio <= 1.2,
     )
-
-
-class EmulatorProcess:
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [*MIXPEEK, "emulator", "--port", "0", "--build-seconds", "0.2"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.base_url = self.proc.stdout.readline().strip()
-        if not self.base_url.startswith("http"):
-            self.stop()
-            raise SystemExit("the emulator did not start")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-    def settle(self, run: Lines, timeout: float = 60.0) -> None:
-        """Wait until the deploy ``run`` created has finished building.
-
-        The emulator builds on this machine's cores (a real service would not): a build
-        still running would slow whichever command is measured next, ours or curl.
-        """
-        deploy_id = run.stdout.strip()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            request = urllib.request.Request(
-                f"{self.base_url}/v1/apps/bench/deploys/{deploy_id}",
-                headers={"Authorization": "Bearer bench"},
-            )
-            with urllib.request.urlopen(request) as response:
-                if json.loads(response.read())["status"] in ("complete", "failed"):
-                    return
-            time.sleep(0.1)
-        raise SystemExit(f"deploy {deploy_id} did not finish building in {timeout:.0f} s")
-
-    def upload_url(self) -> str:
-        """A fresh presigned PUT URL, asked as the CLI asks for one."""
-        body = json.dumps({"filename": "bundle.zip", "content_type": "application/zip"})
-        request = urllib.request.Request(
-            f"{self.base_url}/v1/apps/bench/deploy/upload-url",
-            data=body.encode(),
-            headers={"Authorization": "Bearer bench", "Content-Type": "application/json"},
-            method="POST",
-        )
-        with urllib.request.urlopen(request) as response:
-            return str(json.loads(response.read())["upload_url"])
-
-
-def deploy_env(emulator: EmulatorProcess, cache: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MIXPEEK_")}
-    env.update(
-        MIXPEEK_BASE_URL=emulator.base_url,
-        MIXPEEK_API_KEY="bench",
-        MIXPEEK_APP_ID="bench",
-        XDG_CACHE_HOME=str(cache),
-        NO_COLOR="1",
-    )
-    return env
 
 
 def deploy(app: Path, env: dict[str, str]) -> Lines:
@@ -669,23 +494,6 @@ def bench_done_to_exit(work: Path, emulator: EmulatorProcess, runs: int) -> Row:
     )
 
 
-PUBLISHED_WORKFLOW = r"""
-set -eu
-cd "$APP"
-rm -f "$ZIP"
-zip -r -q "$ZIP" -@ < "$LIST"
-answer=$(curl -sS -f -X POST "$BASE/v1/apps/bench/deploy/upload-url" \
-  -H "Authorization: Bearer bench" -H "Content-Type: application/json" \
-  -d '{"filename": "bundle.zip", "content_type": "application/zip"}')
-url=$(printf '%s' "$answer" | sed -n 's/.*"upload_url":"\([^"]*\)".*/\1/p')
-key=$(printf '%s' "$answer" | sed -n 's/.*"bundle_s3_key":"\([^"]*\)".*/\1/p')
-curl -sS -f -o /dev/null -T "$ZIP" -H "Content-Type: application/zip" "$url"
-curl -sS -f -o /dev/null -X POST "$BASE/v1/apps/bench/deploy" \
-  -H "Authorization: Bearer bench" -H "Content-Type: application/json" \
-  -d "{\"message\": \"bench\", \"environment\": \"production\", \"bundle_s3_key\": \"$key\"}"
-"""
-
-
 def bench_no_wait(app: Path, work: Path, emulator: EmulatorProcess, runs: int) -> Row:
     """A first `deploy --no-wait` against the published workflow as a shell script."""
     listing = work / "no-wait-list.txt"
@@ -732,62 +540,6 @@ def bench_no_wait(app: Path, work: Path, emulator: EmulatorProcess, runs: int) -
 # ---------------------------------------------------------------- report
 
 
-def machine() -> str:
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    import zlib
-
-    return (
-        f"{model}, {cores} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, zlib {zlib.ZLIB_RUNTIME_VERSION}, load average {load}"
-    )
-
-
-def compile_package() -> str:
-    """Compile mixpeek_cli to bytecode, as ``pip install`` does for an installed package.
-
-    A checkout installed with ``pip install -e`` under ``PYTHONDONTWRITEBYTECODE=1`` (set
-    on this machine and on some CI images) would otherwise compile every module from
-    source in every run, 20-40 ms that no user of an installed wheel pays; the reference
-    tools' own modules are already compiled.
-    """
-    import compileall
-
-    import mixpeek_cli
-
-    package = Path(mixpeek_cli.__file__).parent
-    compileall.compile_dir(package, quiet=1)
-    return f"bytecode: {package} compiled, as pip install does"
-
-
-def table(rows: list[Row]) -> str:
-    out = ["| figure | mixpeek | reference | ratio | goal | met |", "|---|---|---|---|---|---|"]
-    for row in rows:
-        met = "-" if row.met is None else "yes" if row.met else "**no**"
-        out.append(
-            f"| {row.figure} | {row.ours} | {row.reference} | {row.ratio:.2f}x"
-            f" | {row.goal} | {met} |"
-        )
-    notes = [f"- {row.figure}: {row.note}" for row in rows if row.note]
-    return "\n".join(out + (["", *notes] if notes else []))
-
-
-def _network_step(figure: Callable[[EmulatorProcess], Row]) -> list[Row]:
-    emulator = EmulatorProcess()
-    try:
-        return [figure(emulator)]
-    finally:
-        emulator.stop()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -803,57 +555,199 @@ def main() -> int:
         "--work", type=Path, default=HERE / ".work", help="where the apps are generated"
     )
     parser.add_argument(
+        "--inputs",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "mixpeek-bench-inputs",
+        help="where issue 20's four inputs are generated (default: a temp dir)",
+    )
+    parser.add_argument(
+        "--input",
+        action="append",
+        choices=inputs.NAMES,
+        help="measure only these of the four inputs (repeatable; default: all)",
+    )
+    parser.add_argument(
+        "--install-peers",
+        action="store_true",
+        help="npm install vercel, netlify-cli and wrangler into bench/.peers, then exit",
+    )
+    parser.add_argument(
         "--only",
         action="append",
         metavar="NAME",
-        help="measure only the figures whose step starts with NAME (repeatable):"
-        " start-up, bundle, peak RSS, re-deploy, upload, the end of a deploy, deploy --no-wait",
+        help="measure only the figures whose step starts with NAME (repeatable): "
+        + ", ".join(STEP_NAMES),
     )
     args = parser.parse_args()
+    if args.install_peers:
+        peers.install()
+        return 0
     shape = QUICK if args.quick else FULL
     runs = args.runs or (3 if args.quick else 5)
     work: Path = args.work / ("quick" if args.quick else "full")
+    selected = [
+        name for name in STEP_NAMES if not args.only or any(name.startswith(o) for o in args.only)
+    ]
 
     print(f"machine: {machine()}", flush=True)
     print(compile_package(), flush=True)
-    started = time.perf_counter()
-    apps = generate(work, shape)
-    print(f"apps ready in {work} ({time.perf_counter() - started:.0f} s)", flush=True)
-    steps: list[tuple[str, Callable[[], list[Row]]]] = [
-        (
-            "start-up",
-            lambda: [bench_startup(runs * 2), *bench_help(runs), bench_dry_run(work, runs)],
-        ),
-        ("bundle", lambda: list(bench_bundle(apps["app"], work, runs)[:2])),
-    ]
-    if not args.skip_big:
-        steps.append(
-            ("peak RSS", lambda: [bench_rss(apps["app"], apps["app-1g"], work, max(2, runs // 2))])
+
+    @functools.cache
+    def apps() -> dict[str, Path]:
+        started = time.perf_counter()
+        made = generate(work, shape)
+        print(f"apps ready in {work} ({time.perf_counter() - started:.0f} s)", flush=True)
+        return made
+
+    @functools.cache
+    def items() -> list[realistic.Sized]:
+        print(f"issue 20's inputs in {args.inputs}:", flush=True)
+        return realistic.prepare_inputs(
+            args.inputs / ("quick" if args.quick else "full"),
+            args.input or inputs.NAMES,
+            0.1 if args.quick else 1.0,
         )
-    # A fresh emulator for each network figure: what earlier figures left in it (a GiB of
-    # uploads, dozens of versions) would slow the later ones, which no real service does.
-    network: list[tuple[str, Callable[[EmulatorProcess], Row]]] = [
-        ("re-deploy", lambda em: bench_redeploy(apps["app"], work, em, runs)),
-        ("upload", lambda em: bench_upload(apps["app-upload"], work, em, runs)),
-        ("the end of a deploy", lambda em: bench_done_to_exit(work, em, 10)),
-        ("deploy --no-wait", lambda em: bench_no_wait(apps["app"], work, em, runs)),
-    ]
-    for name, figure in network:
-        steps.append((name, functools.partial(_network_step, figure)))
+
+    work.mkdir(parents=True, exist_ok=True)  # the figures' caches and lists live here too
+    out = Path(tempfile.mkdtemp(prefix="mixpeek-bench-out-"))
+    sections: list[realistic.Section] = []
+    notes: list[str] = []
+
+    def mechanisms(title: str) -> realistic.Section:
+        for section in sections:
+            if section.title == title:
+                return section
+        section = realistic.Section(title, realistic.MECHANISM_HEADER)
+        sections.append(section)
+        return section
+
+    what = "What each mechanism saves (on: as shipped; off: turned off by bench/switches.py)"
+
+    def four_inputs() -> list[Row]:
+        rows, section = realistic.bench_four_inputs(items(), out, runs)
+        sections.insert(0, section)
+        return rows
+
+    def peer_rows() -> list[Row]:
+        rows, peer_notes = peers.bench_peers(runs * 2)
+        notes.extend(peer_notes)
+        return rows
+
+    def vite() -> list[realistic.Sized]:
+        return [i for i in items() if i.name == "vite"]
+
+    def network(figure: Callable[[EmulatorProcess], None]) -> list[Row]:
+        realistic.with_emulator(figure)
+        return []
+
+    def local(figure: Callable[[], None]) -> list[Row]:
+        figure()
+        return []
+
+    steps: dict[str, Callable[[], list[Row]]] = {
+        "start-up": lambda: [bench_startup(runs * 2), *bench_help(runs), bench_dry_run(work, runs)],
+        "bundle": lambda: list(bench_bundle(apps()["app"], work, runs)[:2]),
+        "peak RSS": lambda: [bench_rss(apps()["app"], apps()["app-1g"], work, max(2, runs // 2))],
+        # A fresh emulator for each network figure: what earlier figures left in it (a GiB
+        # of uploads, dozens of versions) would slow the later ones, which no real service does.
+        "re-deploy": lambda: _network_step(
+            lambda em: bench_redeploy(apps()["app"], work, em, runs)
+        ),
+        "upload": lambda: _network_step(
+            lambda em: bench_upload(apps()["app-upload"], work, em, runs)
+        ),
+        "the end of a deploy": lambda: _network_step(lambda em: bench_done_to_exit(work, em, 10)),
+        "deploy --no-wait": lambda: _network_step(
+            lambda em: bench_no_wait(apps()["app"], work, em, runs)
+        ),
+        "peers": peer_rows,
+        "inputs": four_inputs,
+        "vite deploy": lambda: (
+            _network_step_rows(lambda em: realistic.bench_vite_deploy(vite()[0], work, em, runs))
+            if vite()
+            else []
+        ),
+        "mechanism parallel deflate": lambda: local(
+            lambda: realistic.bench_bundle_switch("parallel", items(), out, runs, mechanisms(what))
+        ),
+        "mechanism secret scan child": lambda: local(
+            lambda: realistic.bench_bundle_switch(
+                "scan-child", items(), out, runs, mechanisms(what)
+            )
+        ),
+        "mechanism walk and bundle caches": lambda: local(
+            lambda: realistic.bench_caches(items(), work, runs, mechanisms(what))
+        ),
+        "mechanism bundle cache re-deploy": lambda: network(
+            lambda em: realistic.bench_redeploy_cache(items(), work, em, runs, mechanisms(what))
+        ),
+        "mechanism md5 hand-over": lambda: network(
+            lambda em: realistic.bench_md5(items(), work, em, runs, mechanisms(what))
+        ),
+        "mechanism preload threads": lambda: network(
+            lambda em: realistic.bench_preload(items(), work, em, runs, mechanisms(what))
+        ),
+        "package lines": lambda: [realistic.package_lines()],
+    }
+    assert list(steps) == list(STEP_NAMES)
+    if args.skip_big:
+        selected = [name for name in selected if name != "peak RSS"]
     rows: list[Row] = []
-    for name, step in steps:
-        if args.only and not any(name.startswith(o) for o in args.only):
-            continue
-        print(f"measuring {name}...", flush=True)
-        rows.extend(step())
-    extra = "" if args.only else stage_breakdown(apps["app"], work)
+    load_before = uptime()
+    try:
+        for name in selected:
+            print(f"measuring {name}... (load {uptime()})", flush=True)
+            rows.extend(steps[name]())
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    extra = "" if args.only else stage_breakdown(apps()["app"], work)
     print()
     print(f"runs per figure: {runs} (medians); machine: {machine()}")
+    print(f"load: {load_before} before the figures, {uptime()} after")
     print()
     print(table(rows))
+    for note in notes:
+        print(f"- {note}")
+    for section in sections:
+        print()
+        print(section.render())
     print()
     print(extra)
     return 0 if all(r.met is not False for r in rows) else 1
+
+
+STEP_NAMES = (
+    "start-up",
+    "bundle",
+    "peak RSS",
+    "re-deploy",
+    "upload",
+    "the end of a deploy",
+    "deploy --no-wait",
+    "peers",
+    "inputs",
+    "vite deploy",
+    "mechanism parallel deflate",
+    "mechanism secret scan child",
+    "mechanism walk and bundle caches",
+    "mechanism bundle cache re-deploy",
+    "mechanism md5 hand-over",
+    "mechanism preload threads",
+    "package lines",
+)
+
+
+def uptime() -> str:
+    """The load averages (1, 5, 15 min), as `uptime` shows them."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _network_step_rows(figure: Callable[[EmulatorProcess], list[Row]]) -> list[Row]:
+    emulator = EmulatorProcess()
+    try:
+        return figure(emulator)
+    finally:
+        emulator.stop()
 
 
 if __name__ == "__main__":
