@@ -100,7 +100,11 @@ class Emulator:
         family = socket.AF_INET6 if ":" in self._host else socket.AF_INET
         # Binding here, not in uvicorn, is what makes port 0 usable: we learn the port
         # before the server thread starts and nobody can take it in between.
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY on an accepted connection
+        # only when its socket says IPPROTO_TCP. Without it every answer after the first on a
+        # kept-alive connection came about 40 ms late: uvicorn sends the head and the body in
+        # two writes, and Nagle held the body until the client's delayed ACK of the head.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((self._host, self._port))
