@@ -1,9 +1,10 @@
 """Exit codes and the exceptions that carry them.
 
 Every failure a user can meet is raised as a :class:`MixpeekError` subclass whose
-message says what went wrong and, where possible, what to do. The CLI layer catches
-them in exactly one place (``mixpeek_cli.cli.run_command``) and turns them into a
-one-line message on stderr plus the matching exit code.
+message says what went wrong and, where possible, what to do. They become a one-line
+message on stderr plus the matching exit code in exactly one place:
+``mixpeek_cli.output.runner.run_command``, which runs every command's body (through the
+command layer, ``mixpeek_cli.commands.layer``).
 """
 
 from __future__ import annotations
