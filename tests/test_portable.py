@@ -111,13 +111,11 @@ def test_ctrl_c_stops_the_build_where_killpg_is_missing(
     app = tmp_path / "app"
     app.mkdir()
     build = (
-        "import os, sys, time\n"
+        "import os, signal, sys, time\n"
+        "signal.signal(signal.SIGINT, lambda *_: sys.exit('build-got-int'))\n"
         "open('build.pid', 'w').write(str(os.getpid()))\n"
         "print('started', file=sys.stderr, flush=True)\n"
-        "try:\n"
-        "    time.sleep(60)\n"
-        "except KeyboardInterrupt:\n"
-        "    sys.exit('build-got-int')\n"
+        "time.sleep(60)\n"
         "os.makedirs('dist', exist_ok=True)\n"
     )
     # exec: the shell becomes the build, so the process the CLI started is the one to stop.
