@@ -96,9 +96,15 @@ class Run:
         self._remote = remote
         self._settings: Settings | None = None
 
-    def resolve(self, root: Path = Path("."), **more: str | None) -> Settings:
+    def resolve(
+        self,
+        root: Path = Path("."),
+        *,
+        build_command: str | None = None,
+        output_dir: str | None = None,
+    ) -> Settings:
         """Flags > env > ``root``'s mixpeek.toml > the stored key > defaults; the run's
-        deadline (``--timeout``) starts here. ``more``: the build's flags, for deploy."""
+        deadline (``--timeout``) starts here. The build's flags are deploy's and bundle's."""
         from mixpeek_cli.config.credentials import stored_key_reader
         from mixpeek_cli.config.settings import resolve_settings
 
@@ -115,7 +121,8 @@ class Run:
             namespace=flags.namespace,
             # A command that calls no API reads no credentials file (nor warns about it).
             stored_key=stored_key_reader(self.reporter.warn) if self._remote else None,
-            **more,
+            build_command=build_command,
+            output_dir=output_dir,
         )
         return self._settings
 
