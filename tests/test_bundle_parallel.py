@@ -25,28 +25,25 @@ from mixpeek_cli.output.reporter import NullReporter
 
 MIB = 1024 * 1024
 # The compressor of each way a bundle can be written, spelled out here and not taken from the
-# code under test: bundle format 1 (zlib-ng 2.3.3, level 3), and the fallback (zlib, level 6).
-FORMAT_1 = ("zlib_ng.zlib_ng", 3)
+# code under test: zlib-ng at level 3, and the fallback (zlib, level 6).
+ZLIB_NG = ("zlib_ng.zlib_ng", 3)
 FALLBACK = ("zlib", 6)
-# write_zip passes no reporter to the writer, which then warns of the fallback as Python does.
-quiet_fallback = pytest.mark.filterwarnings("ignore:.*sha256 may differ:RuntimeWarning")
 
 
-@pytest.fixture(params=["format 1", "zlib fallback"])
+@pytest.fixture(params=["zlib-ng", "zlib fallback"])
 def compressor(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[ModuleType, int]]:
-    """Write with the pinned compressor, or as where it cannot be loaded (the writer's seam)."""
+    """Write with zlib-ng, or as where it cannot be loaded (the writer's seam)."""
     if request.param == "zlib fallback":
-        monkeypatch.setattr(deflate, "PINNED_MODULE", "mixpeek_test_no_such_compressor")
+        monkeypatch.setattr(deflate, "MODULE", "mixpeek_test_no_such_compressor")
         name, level = FALLBACK
     else:
-        name, level = FORMAT_1
+        name, level = ZLIB_NG
     deflate.reset()
-    active = deflate.active()
-    if request.param == "format 1" and not active.pinned:
-        pytest.skip(active.warning)
-    yield pytest.importorskip(name), level
+    module = pytest.importorskip(name)
+    assert deflate.active().module is module
+    yield module, level
     deflate.reset()
 
 
@@ -142,7 +139,6 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> list[BundleFile]:
     return files
 
 
-@quiet_fallback
 @pytest.mark.parametrize("workers", [1, 2, 8])
 def test_parallel_output_is_the_serial_rule(
     tree: list[BundleFile], tmp_path: Path, workers: int, compressor: tuple[ModuleType, int]
@@ -155,7 +151,6 @@ def test_parallel_output_is_the_serial_rule(
     assert size == len(expected)
 
 
-@quiet_fallback
 def test_entries_read_back_with_zipfile_and_unzip(
     tree: list[BundleFile], tmp_path: Path, compressor: tuple[ModuleType, int]
 ) -> None:
@@ -177,7 +172,6 @@ def test_entries_read_back_with_zipfile_and_unzip(
         assert (out / file.path).read_bytes() == file.source.read_bytes()
 
 
-@quiet_fallback
 def test_already_compressed_content_is_stored_not_deflated(
     tmp_path: Path, compressor: tuple[ModuleType, int]
 ) -> None:

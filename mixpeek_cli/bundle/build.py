@@ -107,9 +107,7 @@ def _write_zip(
             track(reporter, "Bundling", total=len(files), unit="files") as task,
             open(dest, "w+b", buffering=WRITE_BUFFER) as fh,
         ):
-            return write_entries(
-                files, fh, on_file=lambda: task.advance(1), workers=workers, warn=reporter.warn
-            )
+            return write_entries(files, fh, on_file=lambda: task.advance(1), workers=workers)
     except BaseException:
         with contextlib.suppress(OSError):
             dest.unlink()

@@ -49,8 +49,8 @@ from mixpeek_cli.bundle.secrets.scan import RULES_VERSION, Finding
 if TYPE_CHECKING:
     from mixpeek_cli.bundle.files import BundleFile
 
-# Bump when the records change. The zip's byte rules are in the key: the bundle format
-# version (mixpeek_cli.bundle.deflate), or the fallback compressor's name and version.
+# Bump when the records change. The zip's bytes also depend on the compressor: its name
+# and version are in the key (mixpeek_cli.bundle.deflate).
 FORMAT = 4
 KEEP_PER_ROOT = 3
 RACY_NS = 2_000_000_000

@@ -12,8 +12,8 @@ The rule (docs/bundle.md, "The zip is deterministic"), per file:
   one valid deflate stream, and each depends only on the file's bytes, so they can be
   compressed in any order on any thread.
 
-Probe and chunks use one compressor, :func:`mixpeek_cli.bundle.deflate.active`: the pinned
-zlib-ng of the bundle format, or zlib where it cannot be loaded. Worker threads read and
+Probe and chunks use one compressor, :func:`mixpeek_cli.bundle.deflate.active`:
+zlib-ng, or zlib where it cannot be loaded. Worker threads read and
 compress (both release the GIL); the calling thread writes
 entries strictly in bundle order. At most two chunks' worth of input per worker (and
 never less than :data:`MIN_IN_FLIGHT`) is being worked on at once, so memory does not
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import warnings
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -376,21 +375,14 @@ def write_entries(
     on_file: Callable[[], None],
     workers: int | None = None,
     chunk_size: int = CHUNK_SIZE,
-    warn: Callable[[str], None] | None = None,
     deflater: Deflater | None = None,
 ) -> tuple[str, list[int]]:
     """Write ``files`` (already in bundle order) as a zip to ``fh``.
 
-    ``deflater`` defaults to :func:`~mixpeek_cli.bundle.deflate.active`; when that is not
-    the bundle format's pinned compressor, ``warn`` is told so once (a Python warning
-    without it). Returns the zip's sha256 (hex) and each file's CRC-32, in order.
+    ``deflater`` defaults to :func:`~mixpeek_cli.bundle.deflate.active`. Returns the
+    zip's sha256 (hex) and each file's CRC-32, in order.
     """
     deflater = deflater or active()
-    if deflater.warning:
-        if warn is not None:
-            warn(deflater.warning)
-        else:
-            warnings.warn(deflater.warning, RuntimeWarning, stacklevel=2)
     sink = _Sink(fh)
     out = _Entries(sink, deflater, on_file)
     workers = workers or default_workers()
