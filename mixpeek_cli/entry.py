@@ -7,6 +7,9 @@ nothing but the version string, so it does not pay for typer and the command mod
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import sys
 
 
@@ -19,7 +22,35 @@ def main() -> None:
     _skip_httpx_cli()
     from mixpeek_cli.cli import main as run
 
-    run()
+    try:
+        run()
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, int) or exc.code is None:
+            code = exc.code or 0
+        else:
+            sys.stderr.write(f"{exc.code}\n")
+            code = 1
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> None:
+    """End the process once its output is out, without the interpreter's teardown.
+
+    Tearing down frees every module's objects one by one: ~30-40 ms of a small `bundle`
+    (bench/run.py), after the last byte of output, that the user waits for and nothing
+    needs. The streams are flushed and the atexit functions run first, as at a normal
+    exit; the command's own clean-up (temporary files, threads, child processes) is
+    done by then, in its context managers.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe (`| head`) or stream: nothing more can be said there.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    run_exit_functions = getattr(atexit, "_run_exitfuncs", None)  # CPython's own hook
+    if run_exit_functions is not None:
+        run_exit_functions()
+    os._exit(code)
 
 
 def _skip_httpx_cli() -> None:
