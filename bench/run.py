@@ -208,6 +208,35 @@ def bench_help(runs: int) -> list[Row]:
     return rows
 
 
+# The CLI as the console script runs it, but ending as Python does, with the teardown.
+WITH_TEARDOWN = [
+    PYTHON,
+    "-c",
+    "from mixpeek_cli.entry import _skip_httpx_cli; _skip_httpx_cli(); "
+    "from mixpeek_cli.cli import main; main()",
+]
+
+
+def bench_teardown(app: Path, out: Path, runs: int) -> Row:
+    """`mixpeek bundle` of the Vite app, ending with os._exit (as shipped) against the
+    interpreter's teardown, alternated: what entry._exit_now saves."""
+    shipped, torn = [], []
+    for _ in range(runs * 3):
+        for cmd, times in ((MIXPEEK, shipped), (WITH_TEARDOWN, torn)):
+            elapsed, done = run_timed([*cmd, "bundle", "-o", str(out / "t.zip"), str(app)])
+            assert done.returncode == 0, done.stderr
+            times.append(elapsed)
+    ratio = median(shipped) / median(torn)
+    return Row(
+        "Vite app: `bundle` ending with os._exit vs with the teardown",
+        f"{median(shipped) * 1000:.0f} ms",
+        f"{median(torn) * 1000:.0f} ms",
+        ratio,
+        "< 1.0x (it pays)",
+        ratio < 1.0,
+    )
+
+
 def bench_dry_run(work: Path, runs: int) -> Row:
     """`mixpeek deploy --dry-run` of the example app: the whole local path of a deploy."""
     example = work / "example"
@@ -684,6 +713,9 @@ def main() -> int:
         "mechanism md5 hand-over": lambda: network(
             lambda em: realistic.bench_md5(items(), work, em, runs, mechanisms(what))
         ),
+        "mechanism no teardown": lambda: (
+            [bench_teardown(vite()[0].root, out, runs)] if vite() else []
+        ),
         "mechanism preload threads": lambda: network(
             lambda em: realistic.bench_preload(items(), work, em, runs, mechanisms(what))
         ),
@@ -732,6 +764,7 @@ STEP_NAMES = (
     "mechanism walk and bundle caches",
     "mechanism bundle cache re-deploy",
     "mechanism md5 hand-over",
+    "mechanism no teardown",
     "mechanism preload threads",
     "package lines",
 )
