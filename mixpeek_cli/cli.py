@@ -53,12 +53,17 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "versions": (
         "mixpeek_cli.commands.versions",
         "versions_app",
-        "An app's versions: list, compare, download and restore them.",
+        "An app's versions: list, show, compare, download and restore them.",
     ),
     "rollback": (
         "mixpeek_cli.commands.versions",
         "rollback",
         "Put an earlier version back into an environment (instant rollback).",
+    ),
+    "promote": (
+        "mixpeek_cli.commands.promote",
+        "promote",
+        "Serve staging's version in production too, then follow it like a deploy.",
     ),
     "logs": (
         "mixpeek_cli.commands.logs",

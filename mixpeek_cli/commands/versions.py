@@ -1,4 +1,7 @@
-"""`mixpeek versions list|diff|download|restore`: every deploy is a numbered version.
+"""`mixpeek versions list|show|diff|download|restore`: every deploy is a numbered version.
+
+What serves each environment comes from the service (history/live.py): the app's
+``environments``, else the versions' ``is_active``.
 
 Messages, authors and file paths are the service's text: shown through
 :func:`~mixpeek_cli.printable.printable`, and in a table as plain text, never as markup.
@@ -17,6 +20,7 @@ from mixpeek_cli.commands.layer import Run, command
 from mixpeek_cli.printable import printable
 
 if TYPE_CHECKING:
+    from mixpeek_cli.history.live import Live
     from mixpeek_cli.output.reporter import Reporter
     from mixpeek_cli.service.client import ApiClient
     from mixpeek_cli.service.versions import VersionDiff, VersionRecord
@@ -30,8 +34,14 @@ EnvFilter = Annotated[
 ]
 
 
-def version_json(record: VersionRecord) -> dict[str, Any]:
-    """A version record as the CLI prints it: the fields it read, and the record itself."""
+def version_json(record: VersionRecord, live: Live | None = None) -> dict[str, Any]:
+    """A version record as the CLI prints it: the fields it read, and the record itself.
+
+    ``serving``: where it is live (``live``, what the service says); None when the
+    service says nothing about any environment."""
+    serving = record.serving
+    if live is not None and live.serving:
+        serving = tuple(live.where(record.version))
     return {
         "version": record.version,
         "message": record.message,
@@ -39,7 +49,7 @@ def version_json(record: VersionRecord) -> dict[str, Any]:
         "author": record.who,
         "created_at": record.when,
         "environment": record.environment,
-        "serving": list(record.serving) if record.serving is not None else None,
+        "serving": list(serving) if serving is not None else None,
         "content_hash": record.content_hash,
         "deploy_id": record.deploy_id,
         "record": record.raw,
@@ -86,17 +96,26 @@ def list_versions(
         check_environment(environment)
     if not 1 <= limit <= 1000:
         raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 1000")
+    from mixpeek_cli.history.live import find_live
+
     app_id, client = run.client()
     with client as api:
         records = api.list_versions(app_id)
+        live = find_live(api, app_id, records)
     if environment is not None:
-        records = [r for r in records if _concerns(r, environment)]
+        records = [r for r in records if _concerns(r, environment, live)]
     records = records[:limit]
-    return {"app_id": app_id, "versions": [version_json(r) for r in records]}
+    return {
+        "app_id": app_id,
+        "versions": [version_json(r, live) for r in records],
+        # environment -> the version it serves (null: nothing); unknown ones left out.
+        "live": {env: live.version(env) for env in sorted(live.serving)},
+        "live_from": live.source,
+    }
 
 
-def _concerns(record: VersionRecord, environment: str) -> bool:
-    return record.environment == environment or environment in (record.serving or ())
+def _concerns(record: VersionRecord, environment: str, live: Live) -> bool:
+    return record.environment == environment or live.version(environment) == record.version
 
 
 def _row(record: dict[str, Any]) -> list[str]:
@@ -128,6 +147,57 @@ def _print_table(records: list[dict[str, Any]]) -> None:
         # Text, not a str: a str cell is read as markup ("[link=...]" makes a link).
         table.add_row(*(Text(cell) for cell in _row(record)))
     Out(highlight=False).print(table)
+
+
+@versions_app.command("show")
+@command(app=True, render=lambda run, shown: _show_text(shown))
+def show(
+    run: Run,
+    version: Version,
+    files: Annotated[
+        bool, typer.Option("--files", help="List its files (path and size), not just count them.")
+    ] = False,
+) -> dict[str, Any]:
+    """Show one version: message, who and when, git fields, environment, build time,
+    where it is live, its files (count and total size; --files lists them) and its source
+    files' paths. --json gives the service's detail too."""
+    from mixpeek_cli.history.live import from_app
+    from mixpeek_cli.history.show import version_detail_json
+
+    app_id, client = run.client()
+    live_in = None
+    with client as api:
+        detail = _detail_of_known(api, app_id, version)
+        if detail.record.serving is None:
+            # No is_active in the detail: the app's environments may say (by asset_prefix).
+            live = from_app(api.get_app(app_id).environments, [detail.record])
+            live_in = live.where(version) if live.serving else None
+    return {"app_id": app_id, **version_detail_json(detail, list_files=files, live_in=live_in)}
+
+
+def _detail_of_known(api: ApiClient, app_id: str, version: int) -> Any:
+    """The version's detail; a version the list does not hold is a usage error (exit 2)."""
+    from mixpeek_cli.errors import ApiError, UsageError
+    from mixpeek_cli.history.selection import LIST_HINT, find
+
+    try:
+        return api.get_version(app_id, version)
+    except ApiError as exc:
+        if exc.status_code != 404:
+            raise
+        records = api.list_versions(app_id)
+        if find(records, version) is not None:
+            raise
+        known = ", ".join(str(r.version) for r in records[:10]) or "none yet"
+        raise UsageError(
+            f"app {app_id} has no version {version} (newest: {known})", hint=LIST_HINT
+        ) from None
+
+
+def _show_text(shown: dict[str, Any]) -> str:
+    from mixpeek_cli.history.show import detail_lines
+
+    return "\n".join(printable(line) for line in detail_lines(shown))
 
 
 @versions_app.command("diff")
@@ -369,6 +439,7 @@ def restore_version(run: Run, version: int | None, *, yes: bool, wait: bool) -> 
     from mixpeek_cli.deploy.report import render_restore
     from mixpeek_cli.deploy.restore import RestoreResult, restore_and_follow
     from mixpeek_cli.errors import UsageError
+    from mixpeek_cli.history.live import find_live
     from mixpeek_cli.history.selection import LIST_HINT, find, rollback_target, serving
 
     settings = run.settings
@@ -376,9 +447,13 @@ def restore_version(run: Run, version: int | None, *, yes: bool, wait: bool) -> 
     app_id, client = run.client()
     with client as api:
         records = api.list_versions(app_id)
+        live = find_live(api, app_id, records, wanted=(environment,))
         current: VersionRecord | None
         if version is None:
-            current, target = rollback_target(records, environment)
+            current, target = rollback_target(records, environment, live)
+            run.reporter.info(
+                f"rollback of {environment}: from {describe(current)} to {describe(target)}"
+            )
         else:
             chosen = find(records, version)
             if chosen is None:
@@ -386,7 +461,7 @@ def restore_version(run: Run, version: int | None, *, yes: bool, wait: bool) -> 
                 raise UsageError(
                     f"app {app_id} has no version {version} (newest: {known})", hint=LIST_HINT
                 )
-            target, current = chosen, serving(records, environment)
+            target, current = chosen, serving(records, environment, live)
         if current is not None and current.version == target.version:
             run.reporter.info(
                 f"{environment} already serves {describe(target)}: restoring it again"
@@ -417,8 +492,10 @@ def _confirmed(
 ) -> bool:
     from mixpeek_cli.output.runner import can_prompt
 
+    # Without a terminal (scripts, CI) nothing is asked: a restore is its own undo, and
+    # scripts have always run `rollback` so (docs/history.md).
     if yes or not can_prompt():
         return True
-    now = describe(current) if current else "an unknown version (the records do not say)"
+    now = describe(current) if current else "an unknown version (the service does not say)"
     typer.echo(f"{environment} of {app_id} serves {now}.", err=True)
     return typer.confirm(f"Serve {describe(target)} in {environment} instead?", err=True)

@@ -1,6 +1,7 @@
 """Read the app once per deploy, beside the upload, for the URL the deploy is served at.
 
-No deploy answer carries the URL; the app's ``slug`` gives it (:mod:`mixpeek_cli.service.urls`).
+No deploy answer carries the URL; the app's ``url`` (production, when trustworthy) or its
+``slug`` gives it (:mod:`mixpeek_cli.service.urls`).
 The read runs on a thread started after the local stages have passed, so it overlaps the
 upload instead of adding to it; when it fails, the URL is unknown and the deploy goes on.
 """
@@ -44,14 +45,17 @@ class AppLookup:
 
     def url(self, environment: str, warn: Callable[[str], None] | None = None) -> str | None:
         """The URL ``environment`` is served at, or None when the app could not be read or
-        its slug is not of the published pattern (then ``warn`` is told so)."""
-        from mixpeek_cli.service.urls import UNEXPECTED_SLUG, site_url
+        neither its ``url`` nor its slug gives one (a slug outside the published pattern:
+        then ``warn`` is told so)."""
+        from mixpeek_cli.service.urls import UNEXPECTED_SLUG, app_site_url
 
         self._thread.join(WAIT_SECONDS)
         app = self._app
-        if app is None or app.slug is None:
+        if app is None:
             return None
-        url = site_url(self._base_url, app.slug, environment)
+        url = app_site_url(self._base_url, app.slug, app.url, environment)
+        if app.slug is None:
+            return url
         if url is None and warn is not None:
             warn(UNEXPECTED_SLUG.format(app_id=self._app_id))
         return url

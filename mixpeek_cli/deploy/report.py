@@ -128,7 +128,8 @@ def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool
 
 
 def render_restore(result: RestoreResult, output: Output, console: Console) -> int:
-    """A restore's outcome: its deploy id (or JSON) on stdout, the story on stderr."""
+    """A restore's (or promote's) outcome: its deploy id (or JSON) on stdout, the story
+    on stderr."""
     code = result.exit_code
     if output.json:
         output.result(printable_json(result.to_json()))
@@ -140,24 +141,26 @@ def render_restore(result: RestoreResult, output: Output, console: Console) -> i
     def say(text: str) -> None:
         console.print(printable(text), highlight=False, soft_wrap=True, markup=False)
 
-    deploy = result.deploy_id
+    deploy, kind = result.deploy_id, result.kind
     if not result.waited:
-        say(f"restore of version {result.version} to {result.environment} started; not waiting")
+        say(f"{kind} of version {result.version} to {result.environment} started; not waiting")
+        if result.url:
+            say(f"it will be served at {result.url}")
         say(f"follow it with: mixpeek deploys status {deploy} --wait")
     elif code == ExitCode.OK:
         where = f": {result.url}" if result.url else ""
         say(f"{result.environment} now serves version {result.version}{where}")
         _tell_smoke_test(result.smoke_test, console)
     elif code == ExitCode.DEPLOY_FAILED:
-        say(f"error: the restore (deploy {deploy}) failed: {result.error or 'no reason given'}")
+        say(f"error: the {kind} (deploy {deploy}) failed: {result.error or 'no reason given'}")
         say(f"full log: mixpeek deploys logs {deploy}")
     elif code == ExitCode.TIMEOUT:
         say(
-            f"error: the restore (deploy {deploy}) is still {result.status} after the timeout; "
+            f"error: the {kind} (deploy {deploy}) is still {result.status} after the timeout; "
             f"check on it with: mixpeek deploys status {deploy} --wait"
         )
     else:
-        say(f"error: the restore (deploy {deploy}) ended with an unknown status {result.status!r}")
+        say(f"error: the {kind} (deploy {deploy}) ended with an unknown status {result.status!r}")
     return int(code)
 
 

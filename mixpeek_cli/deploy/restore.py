@@ -1,8 +1,9 @@
-"""Put a version back into an environment, then follow the restore like a deploy.
+"""Put a version back into an environment (a restore, or a promote of staging's version
+to production), then follow it like a deploy.
 
-``POST .../versions/{n}/restore`` answers with a ``deploy_id``: the restore is followed on
-the same status and log-stream calls as any deploy, with the same exit codes and the same
-care with Ctrl-C (a restore the server made is never lost track of).
+``POST .../versions/{n}/restore`` and ``POST .../promote`` answer with a ``deploy_id``:
+it is followed on the same status and log-stream calls as any deploy, with the same exit
+codes and the same care with Ctrl-C (a restore the server made is never lost track of).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ if TYPE_CHECKING:
     from mixpeek_cli.deploy.app_lookup import AppLookup
     from mixpeek_cli.output.reporter import Reporter
     from mixpeek_cli.service.client import ApiClient
+    from mixpeek_cli.service.versions import Restored
 
 
 @dataclass(kw_only=True)
 class RestoreResult:
-    """What a restore did; its JSON shape is a contract (docs/scripting.md)."""
+    """What a restore (or promote) did; its JSON shape is a contract (docs/scripting.md)."""
 
     app_id: str
     version: int
@@ -38,6 +40,7 @@ class RestoreResult:
     timed_out: bool = False
     smoke_test: dict[str, Any] | None = None
     log_tail: list[str] = field(default_factory=list)
+    kind: str = "restore"  # or "promote": how messages name it (not in the JSON)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -73,20 +76,31 @@ def restore_and_follow(
     reporter: Reporter,
     site: AppLookup,
     trace: Callable[[str], None] | None = None,
+    start: Callable[[], Restored] | None = None,
 ) -> RestoreResult:
-    """POST the restore of ``result.version`` to ``result.environment``, then follow it."""
+    """POST the restore of ``result.version`` to ``result.environment`` (or ``start``
+    it otherwise: the promote), then follow it."""
     from mixpeek_cli.deploy.follow import follow_deploy
     from mixpeek_cli.service.models import DeployInfo
 
+    kind = result.kind
     with interrupts.deferred() as held:
-        restored = api.restore_version(
-            result.app_id, result.version, result.environment, idempotency_key=str(uuid.uuid4())
-        )
+        if start is None:
+            restored = api.restore_version(
+                result.app_id,
+                result.version,
+                result.environment,
+                idempotency_key=str(uuid.uuid4()),
+            )
+        else:
+            restored = start()
     deploy_id = restored.deploy_id
     result.deploy_id = deploy_id
     result.status = "queued"
+    if restored.version:  # the promote's answer names the version it made live
+        result.version = restored.version
     try:
-        reporter.info(f"restore of version {result.version} started: deploy {deploy_id}")
+        reporter.info(f"{kind} of version {result.version} started: deploy {deploy_id}")
         if held.interrupted:
             raise KeyboardInterrupt
         if not result.waited:
@@ -109,13 +123,13 @@ def restore_and_follow(
         )
     except KeyboardInterrupt:
         raise Interrupted(
-            f"interrupted; the restore (deploy {deploy_id}) goes on server-side",
+            f"interrupted; the {kind} (deploy {deploy_id}) goes on server-side",
             hint=f"follow it with: mixpeek deploys status {deploy_id} --wait",
             deploy_id=deploy_id,
         ) from None
     except MixpeekError as exc:
         exc.deploy_id = deploy_id
-        exc.hint = f"the restore (deploy {deploy_id}) exists; check on it with: " + (
+        exc.hint = f"the {kind} (deploy {deploy_id}) exists; check on it with: " + (
             f"mixpeek deploys status {deploy_id} --wait"
         )
         raise

@@ -139,6 +139,11 @@ def _fail(output: Output, console: Console, exc: MixpeekError) -> int:
             # True when a deploy (or restore) may exist though its answer was lost.
             "maybe_created": exc.maybe_created,
         }
+        # The service's fine-grained error code (ErrorResponse ``error.code``), only when
+        # it gave one: the four keys above stay the whole document otherwise.
+        code_id = getattr(exc, "code", None)
+        if isinstance(code_id, str) and code_id:
+            payload["code"] = printable(code_id)
         output.result(json.dumps(payload))
     elif exc.deploy_id:
         output.result(printable(exc.deploy_id))

@@ -30,6 +30,7 @@ from mixpeek_cli.service.models import (
     LogLine,
     UploadCheck,
     UploadUrl,
+    apps_total,
     parse_app,
     parse_apps,
     parse_deploy,
@@ -52,7 +53,13 @@ if TYPE_CHECKING:
     from mixpeek_cli.config.settings import Settings
 
     # Imported by the calls that return them: a deploy has no use for them (~3 ms).
-    from mixpeek_cli.service.versions import Restored, VersionDiff, VersionDownload, VersionRecord
+    from mixpeek_cli.service.versions import (
+        Restored,
+        VersionDetail,
+        VersionDiff,
+        VersionDownload,
+        VersionRecord,
+    )
 
 BUNDLE_FILENAME = "bundle.zip"
 BUNDLE_CONTENT_TYPE = "application/zip"
@@ -73,6 +80,9 @@ DEPLOY_MAYBE = (
 )
 RESTORE_MAYBE = (
     "the restore may have been started: check `mixpeek versions list` before restoring again"
+)
+PROMOTE_MAYBE = (
+    "the promote may have been made: check `mixpeek versions list` before promoting again"
 )
 
 
@@ -293,14 +303,24 @@ class ApiClient:
         data = self._request("GET", f"/v1/apps/{app_id}", quiet=quiet)
         return parse_app(data, app_id=app_id)
 
-    def list_apps(self, *, page: int = 100, most: int = 1000) -> list[AppInfo]:
-        """Every app the key can see (paged ``GET /v1/apps``), up to ``most``."""
+    def list_apps(
+        self, *, search: str | None = None, page: int = 100, most: int = 1000
+    ) -> list[AppInfo]:
+        """Every app the key can see (paged ``GET /v1/apps``), up to ``most``; ``search``:
+        those whose name holds it (the service's partial match)."""
         apps: list[AppInfo] = []
+        offset = 0
         while len(apps) < most:
-            data = self._request("GET", "/v1/apps", params={"limit": page, "offset": len(apps)})
+            params: dict[str, Any] = {"limit": page, "offset": offset}
+            if search is not None:
+                params["search"] = search
+            data = self._request("GET", "/v1/apps", params=params)
             batch = parse_apps(data)
             apps += batch
-            if len(batch) < page:
+            offset += len(batch)
+            total = apps_total(data)
+            # ``total_count`` says when the last page is read; without it, a short page does.
+            if not batch or (offset >= total if total is not None else len(batch) < page):
                 break
         return apps[:most]
 
@@ -309,6 +329,13 @@ class ApiClient:
         from mixpeek_cli.service.versions import parse_versions
 
         return parse_versions(self._request("GET", f"/v1/apps/{app_id}/versions"))
+
+    def get_version(self, app_id: str, version: int) -> VersionDetail:
+        """One version's detail, with ``is_active`` (where it is live now)."""
+        from mixpeek_cli.service.versions import parse_version_detail
+
+        data = self._request("GET", f"/v1/apps/{app_id}/versions/{version}")
+        return parse_version_detail(data, version=version)
 
     def diff_versions(self, app_id: str, from_version: int, to_version: int) -> VersionDiff:
         from mixpeek_cli.service.versions import parse_diff
@@ -338,6 +365,21 @@ class ApiClient:
             return parse_restore(data, app_id=app_id, version=version)
         except ApiError as exc:
             raise maybe_created(exc, RESTORE_MAYBE) from None
+
+    def promote(self, app_id: str, *, idempotency_key: str) -> Restored:
+        """``POST /v1/apps/{id}/promote`` (no body): production serves staging's version."""
+        from mixpeek_cli.service.versions import parse_promote
+
+        data = self._request(
+            "POST",
+            f"/v1/apps/{app_id}/promote",
+            idempotency_key=idempotency_key,
+            creates=PROMOTE_MAYBE,
+        )
+        try:
+            return parse_promote(data, app_id=app_id)
+        except ApiError as exc:
+            raise maybe_created(exc, PROMOTE_MAYBE) from None
 
     def app_logs(
         self,

@@ -127,10 +127,9 @@ def render_error_body(response: httpx.Response) -> str:
 def _known_error_shape(data: dict[str, Any]) -> str | None:
     error = data.get("error")
     if isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"]:
-        kind = error.get("type")
-        return (
-            f"{error['message']} ({kind})" if isinstance(kind, str) and kind else error["message"]
-        )
+        # The type, then the fine-grained code beside it: "(BadRequestError: slug_taken)".
+        named = [n for n in (error.get("type"), error.get("code")) if isinstance(n, str) and n]
+        return f"{error['message']} ({': '.join(named)})" if named else error["message"]
     if isinstance(error, str):
         return error
     detail = data.get("detail")

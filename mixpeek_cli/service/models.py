@@ -84,11 +84,18 @@ class DeployInfo:
 
 @dataclass(frozen=True, kw_only=True)
 class AppInfo:
-    """``GET /v1/apps/{app_id}``: the fields the CLI uses (the site's URL comes from ``slug``)."""
+    """``GET /v1/apps/{app_id}`` (AppResponse): the fields the CLI uses.
+
+    ``url`` is the service's canonical production URL, used only when it passes
+    :func:`mixpeek_cli.service.urls.trusted_url`; ``environments`` says what each
+    environment serves (its inner fields are not typed: read by ``history/live.py``).
+    """
 
     app_id: str
     slug: str | None
     title: str | None = None
+    url: str | None = None
+    environments: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -226,10 +233,13 @@ def parse_app(data: Mapping[str, Any], *, app_id: str) -> AppInfo:
     slug = data.get("slug")
     meta = data.get("meta")
     title = meta.get("title") if isinstance(meta, dict) else None
+    url, environments = data.get("url"), data.get("environments")
     return AppInfo(
         app_id=text_field(data, "app_id", required=False, what="app") or app_id,
         slug=slug if isinstance(slug, str) and slug else None,
         title=title if isinstance(title, str) else None,
+        url=url if isinstance(url, str) and url else None,
+        environments=environments if isinstance(environments, dict) else None,
         extra=dict(data),
     )
 
@@ -286,6 +296,11 @@ def _log_lines(data: str) -> list[LogLine]:
     return lines
 
 
+def apps_total(data: Mapping[str, Any]) -> int | None:
+    """``total_count`` of a ``GET /v1/apps`` page: how many apps match, over all pages."""
+    return optional_int(data, "total_count")
+
+
 def parse_apps(data: Mapping[str, Any]) -> list[AppInfo]:
     items = data.get("results")
     if not isinstance(items, list):
@@ -298,8 +313,11 @@ def parse_apps(data: Mapping[str, Any]) -> list[AppInfo]:
 
 
 def parse_log_entries(data: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The running app's log entries (their fields are shown as they come)."""
-    entries = data.get("entries")
+    """The running app's log entries (their fields are shown as they come): ``results``,
+    the platform's list envelope, else ``entries``, its deprecated alias."""
+    entries = data.get("results")
     if not isinstance(entries, list):
-        raise ApiError("the API's log answer has no 'entries' array")
+        entries = data.get("entries")
+    if not isinstance(entries, list):
+        raise ApiError("the API's log answer has no 'results' array")
     return [entry for entry in entries if isinstance(entry, dict)]

@@ -1,4 +1,5 @@
-"""Where a deployed app is served; no endpoint returns it, so it is built from the slug.
+"""Where a deployed app is served: the app's canonical ``url`` for production when it is
+trustworthy, else built from the slug.
 
 Mixpeek serves production at ``https://{slug}.mxp.co`` and staging at
 ``https://staging-{slug}.mxp.co``. A base URL on loopback is the local emulator,
@@ -9,6 +10,11 @@ The slug comes from the service's answer, and it becomes the host name of a URL 
 is told to open: a slug outside the published pattern (``evil.example/login?x=``) would
 make that URL point anywhere. Such a slug gives no URL at all (:func:`site_url` is None),
 and the command says so with :data:`UNEXPECTED_SLUG`.
+
+The app's ``url`` (AppResponse, v3) is the same kind of text: it is taken only when it
+is ``https://{a valid slug}.mxp.co`` (nothing after the host but an optional ``/``), or,
+against a loopback base URL (the emulator), a URL on a loopback host; otherwise the URL
+is built from the slug as before (:func:`trusted_url`, docs/api.md).
 """
 
 from __future__ import annotations
@@ -45,3 +51,34 @@ def site_url(base_url: str, slug: str, environment: str) -> str | None:
         port = f":{parts.port}" if parts.port else ""
         return f"{parts.scheme}://{label}.localhost{port}"
     return f"https://{label}.{SITE_DOMAIN}"
+
+
+def trusted_url(url: str, base_url: str) -> bool:
+    """Whether the app's ``url`` may be shown as where production is served."""
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return False
+    if not host or parts.username or parts.password or parts.query or parts.fragment:
+        return False
+    if parts.path not in ("", "/"):
+        return False
+    base_host = urlsplit(base_url).hostname
+    if base_host and is_loopback(base_host):
+        # The emulator: its sites are on loopback (``{label}.localhost:port``).
+        return parts.scheme in ("http", "https") and (
+            is_loopback(host) or host.endswith(".localhost")
+        )
+    label, dot, domain = host.partition(".")
+    return (
+        parts.scheme == "https" and port is None and dot == "." and domain == SITE_DOMAIN
+    ) and valid_slug(label)
+
+
+def app_site_url(base_url: str, slug: str | None, url: str | None, environment: str) -> str | None:
+    """Where ``environment`` is served: the app's own ``url`` for production when
+    :func:`trusted_url`, else built from ``slug`` (None: neither gives one)."""
+    if environment == "production" and url and trusted_url(url, base_url):
+        return url.rstrip("/")
+    return site_url(base_url, slug, environment) if slug else None

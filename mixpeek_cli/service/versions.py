@@ -1,7 +1,9 @@
-"""An app's versions as typed values: the list, a diff of two, a download, a restore.
+"""An app's versions as typed values: the list, one's detail, a diff of two, a download,
+a restore, a promote.
 
-The version record's field names are not published: each value is looked for under the
-names below, first match wins (docs/api.md lists them), and an unknown field never fails.
+The SDK's VersionRecord names the fields (API.md v3); older servers named them otherwise:
+each value is looked for under the names below, first match wins (docs/api.md lists
+them), and an unknown field never fails.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ _VERSION_FIELDS: dict[str, tuple[str, ...]] = {
     "who": ("git_author", "author", "created_by", "deployed_by", "queued_by", "user"),
     "when": ("created_at", "deployed_at", "published_at", "timestamp", "queued_at", "time"),
     "environment": ("environment", "env", "target_environment"),
-    "serving": ("environments", "serving", "active_environments", "live_environments"),
+    # ``is_active`` ({environment: bool}) is in a version's detail (GET /versions/{n}).
+    "serving": ("is_active", "environments", "serving", "active_environments", "live_environments"),
     "content_hash": ("content_hash", "hash", "sha256", "bundle_sha256"),
     "deploy_id": ("deploy_id",),
 }
@@ -211,6 +214,65 @@ def parse_restore(data: Mapping[str, Any], *, app_id: str, version: int) -> Rest
     return Restored(
         app_id=text_field(data, "app_id", required=False, what=what) or app_id,
         version=_version_number(data.get("version")) or version,
+        deploy_id=text_field(data, "deploy_id", required=True, what=what) or "",
+        environment=text_field(data, "environment", required=False, what=what),
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Asset:
+    path: str
+    size: int | None
+    hash: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class VersionDetail:
+    """``GET /v1/apps/{id}/versions/{n}`` (VersionDetailResponse): the record and more."""
+
+    record: VersionRecord
+    git_commit_message: str | None
+    deployed_by: str | None
+    build_duration_ms: int | None
+    assets: list[Asset]  # from asset_manifest, sorted by path
+    source_paths: list[str]  # the source files' paths (their text stays in raw)
+
+
+def parse_version_detail(data: Mapping[str, Any], *, version: int) -> VersionDetail:
+    record = parse_version(dict(data)) or parse_version({**data, "version": version})
+    if record is None:  # unreachable: the version is given
+        raise ApiError("the API's version detail has no version")
+    manifest = data.get("asset_manifest")
+    assets = []
+    if isinstance(manifest, dict):
+        for path, entry in manifest.items():
+            entry = entry if isinstance(entry, dict) else {}
+            digest = entry.get("hash")
+            assets.append(
+                Asset(
+                    path=str(path),
+                    size=optional_int(entry, "size"),
+                    hash=digest if isinstance(digest, str) else None,
+                )
+            )
+    sources = data.get("source_files")
+    paths = sorted(str(p) for p in sources) if isinstance(sources, (dict, list)) else []
+    return VersionDetail(
+        record=record,
+        git_commit_message=_str_or_none(data.get("git_commit_message")),
+        deployed_by=_str_or_none(data.get("deployed_by")),
+        build_duration_ms=optional_int(data, "build_duration_ms"),
+        assets=sorted(assets, key=lambda a: a.path),
+        source_paths=paths,
+    )
+
+
+def parse_promote(data: Mapping[str, Any], *, app_id: str) -> Restored:
+    """``POST /v1/apps/{id}/promote`` (PromoteResponse): shaped as a restore's answer."""
+    what = "promote answer"
+    return Restored(
+        app_id=text_field(data, "app_id", required=False, what=what) or app_id,
+        version=_version_number(data.get("version")) or 0,  # 0: the answer did not say
         deploy_id=text_field(data, "deploy_id", required=True, what=what) or "",
         environment=text_field(data, "environment", required=False, what=what),
     )
