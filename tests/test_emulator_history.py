@@ -36,21 +36,20 @@ BUILD_SECONDS = 0.1
 API_KEY = "sk_test_history_secret"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 LOG_TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}")
+# The SDK's VersionRecord, the fields the emulator has.
 VERSION_FIELDS = {
     "version",
-    "content_hash",
-    "message",
-    "deploy_id",
+    "asset_prefix",
+    "asset_manifest",
+    "deployed_by",
+    "deployed_at",
     "environment",
-    "environments",
-    "source",
+    "build_duration_ms",
+    "message",
+    "source_files",
     "git_commit_sha",
     "git_commit_message",
     "git_author",
-    "created_at",
-    "created_by",
-    "asset_manifest",
-    "source_files_count",
 }
 
 # Three versions of one site: v1 and v3 differ in every way a diff reports.
@@ -163,13 +162,20 @@ def ship(
 def versions(api: httpx.Client, app_id: str) -> list[dict[str, Any]]:
     answer = api.get(f"/v1/apps/{app_id}/versions")
     assert answer.status_code == 200, answer.text
-    assert set(answer.json()) == {"versions"}
+    assert set(answer.json()) == {"versions", "total"}
     found: list[dict[str, Any]] = answer.json()["versions"]
+    assert answer.json()["total"] == len(found)
     return found
 
 
 def served(api: httpx.Client, app_id: str) -> dict[int, list[str]]:
-    return {v["version"]: v["environments"] for v in versions(api, app_id)}
+    """Per version, the environments its detail says it is live in."""
+    found = {}
+    for listed in versions(api, app_id):
+        detail = api.get(f"/v1/apps/{app_id}/versions/{listed['version']}").json()
+        assert set(detail["is_active"]) == {"production", "staging"}
+        found[listed["version"]] = [env for env, on in detail["is_active"].items() if on]
+    return found
 
 
 def stream_lines(api: httpx.Client, app_id: str, deploy_id: str) -> list[str]:
@@ -226,25 +232,37 @@ def test_each_complete_upload_deploy_is_a_version_newest_first(
     emulator: Emulator, api: httpx.Client, app_id: str
 ) -> None:
     assert versions(api, app_id) == []
-    first, second, third = three_versions(api, app_id)
+    _, second, third = three_versions(api, app_id)
 
     listed = versions(api, app_id)
     assert [v["version"] for v in listed] == [3, 2, 1]
     assert all(set(v) == VERSION_FIELDS for v in listed)
     v3, v2, v1 = listed
-    assert [v["deploy_id"] for v in (v1, v2, v3)] == [
-        first["deploy_id"],
-        second["deploy_id"],
-        third["deploy_id"],
-    ]
+    # What each environment serves: the deploy that made the version.
+    environments = api.get(f"/v1/apps/{app_id}").json()["environments"]
+    assert environments == {
+        "production": {
+            "deploy_id": third["deploy_id"],
+            "asset_prefix": f"app-assets/{app_id}/v3/",
+            "version": 3,
+        },
+        "staging": {
+            "deploy_id": second["deploy_id"],
+            "asset_prefix": f"app-assets/{app_id}/v2/",
+            "version": 2,
+        },
+    }
     assert [v["message"] for v in (v1, v2, v3)] == ["one", "two", "three"]
     assert [v["environment"] for v in (v1, v2, v3)] == ["production", "staging", "production"]
     # Served now: v3 replaced v1 in production, v2 is staging's.
-    assert [v["environments"] for v in (v1, v2, v3)] == [[], ["staging"], ["production"]]
-    assert {v["source"] for v in listed} == {"cli_upload"}
-    assert {v["created_by"] for v in listed} == {"emulator"}
+    assert served(api, app_id) == {1: [], 2: ["staging"], 3: ["production"]}
+    assert {v["deployed_by"] for v in listed} == {"emulator"}
+    assert all(isinstance(v["build_duration_ms"], int) for v in listed)
+    assert [v["asset_prefix"] for v in (v1, v2, v3)] == [
+        f"app-assets/{app_id}/v{n}/" for n in (1, 2, 3)
+    ]
     assert API_KEY not in json.dumps(listed)
-    stamps = [datetime.fromisoformat(v["created_at"]) for v in (v1, v2, v3)]
+    stamps = [datetime.fromisoformat(v["deployed_at"]) for v in (v1, v2, v3)]
     assert all(stamp.utcoffset() is not None for stamp in stamps)
     assert stamps == sorted(stamps)
 
@@ -254,23 +272,33 @@ def test_each_complete_upload_deploy_is_a_version_newest_first(
         "Ada Lovelace <ada@example.com>",
     )
     assert (v2["git_commit_sha"], v2["git_commit_message"], v2["git_author"]) == (None,) * 3
-    assert [v["source_files_count"] for v in (v1, v2, v3)] == [4, 0, 4]
+    assert [len(v["source_files"]) for v in (v1, v2, v3)] == [4, 0, 4]
+    assert v1["source_files"] == SOURCE_V1
 
     # The manifest is the published site (v2's zip held a dist/ folder: stripped).
-    assert v1["asset_manifest"] == [
-        {"path": path, "hash": sha(V1[path]), "size": len(V1[path])} for path in sorted(V1)
-    ]
-    assert v2["asset_manifest"] == [
-        {"path": "index.html", "hash": sha(V2["dist/index.html"]), "size": 50}
-    ]
-    assert v1["content_hash"] == expected_hash(V1)
-    assert v3["content_hash"] == expected_hash(V3)
-    assert v2["content_hash"] == expected_hash({"index.html": V2["dist/index.html"]})
+    prefix = f"app-assets/{app_id}/v1/"
+    assert v1["asset_manifest"] == {
+        path: {"s3_key": prefix + path, "hash": sha(V1[path]), "size": len(V1[path])} for path in V1
+    }
+    assert v2["asset_manifest"] == {
+        "index.html": {
+            "s3_key": f"app-assets/{app_id}/v2/index.html",
+            "hash": sha(V2["dist/index.html"]),
+            "size": 50,
+        }
+    }
 
-    # The same files in another zip are the same content.
+    # The same files in another zip are the same manifest.
     again = ship(api, app_id, dict(reversed(list(V1.items()))), "staging", message="again")
-    assert versions(api, app_id)[0]["content_hash"] == v1["content_hash"]
-    assert again["deploy_id"] == versions(api, app_id)[0]["deploy_id"]
+    newest = versions(api, app_id)[0]
+    assert {p: e["hash"] for p, e in newest["asset_manifest"].items()} == {
+        p: e["hash"] for p, e in v1["asset_manifest"].items()
+    }
+    assert api.get(f"/v1/apps/{app_id}").json()["environments"]["staging"] == {
+        "deploy_id": again["deploy_id"],
+        "asset_prefix": f"app-assets/{app_id}/v4/",
+        "version": 4,
+    }
     assert served(api, app_id) == {4: ["staging"], 3: ["production"], 2: [], 1: []}
 
 
@@ -433,9 +461,8 @@ def test_a_download_url_gets_the_exact_zip_of_that_version(
 def test_a_restore_is_a_quick_deploy_that_serves_the_old_version_again(
     emulator: Emulator, api: httpx.Client, app_id: str
 ) -> None:
-    three_versions(api, app_id)
+    made = three_versions(api, app_id)
     assert "version three!" in site_get(emulator, app_id, "/")
-    v1 = versions(api, app_id)[2]
     # A restore never takes the time a build takes.
     emulator.state.configure(build_seconds=5)
     asked = time.monotonic()
@@ -452,11 +479,11 @@ def test_a_restore_is_a_quick_deploy_that_serves_the_old_version_again(
         "production",
     )
     assert restore["asset_prefix"] == f"app-assets/{app_id}/v1/"
-    assert restore["deploy_id"] not in {v["deploy_id"] for v in versions(api, app_id)}
+    assert restore["deploy_id"] not in {d["deploy_id"] for d in made}
 
     lines = stream_lines(api, app_id, restore["deploy_id"])
     assert lines == [
-        f"Restoring version 1 (content {v1['content_hash'][:12]})...",
+        f"Restoring version 1 (content {expected_hash(V1)[:12]})...",
         "Publishing 3 assets...",
         "Deploy complete!",
     ]
@@ -468,7 +495,10 @@ def test_a_restore_is_a_quick_deploy_that_serves_the_old_version_again(
         "production",
         None,
     )
-    assert final["bundle_s3_key"] == emulator.state.deploy_request(v1["deploy_id"])["bundle_s3_key"]
+    assert (
+        final["bundle_s3_key"]
+        == emulator.state.deploy_request(made[0]["deploy_id"])["bundle_s3_key"]
+    )
     assert final["smoke_test"]["passed"] is True
     assert final["smoke_test"]["url"] == site_url(emulator.base_url, app_slug(app_id), "production")
 
@@ -531,9 +561,11 @@ def logs(api: httpx.Client, app_id: str, **params: Any) -> list[dict[str, Any]]:
     answer = api.get(f"/v1/apps/{app_id}/logs", params=params)
     assert answer.status_code == 200, answer.text
     body = answer.json()
-    assert set(body) == {"app_id", "log_type", "entries"}
+    assert set(body) == {"app_id", "log_type", "results", "entries"}
     assert (body["app_id"], body["log_type"]) == (app_id, params.get("log_type", "runtime"))
-    entries: list[dict[str, Any]] = body["entries"]
+    # "entries" is the SDK's deprecated alias of "results": the same list.
+    assert body["entries"] == body["results"]
+    entries: list[dict[str, Any]] = body["results"]
     return entries
 
 
@@ -744,8 +776,8 @@ def test_unknown_apps_cannot_be_read(
     assert answer.json()["error"]["message"] == f"App {missing} not found"
     listed = api.get("/v1/apps", params={"limit": 1000}).json()["results"]
     assert missing not in {a["app_id"] for a in listed}
-    assert all(set(a) == {"app_id", "slug", "meta", "created_at"} for a in listed)
-    assert all(set(a["meta"]) == {"title"} and a["slug"] for a in listed)
+    assert all({"app_id", "slug", "url", "meta", "environments"} <= set(a) for a in listed)
+    assert all(a["meta"]["title"] and a["slug"] for a in listed)
 
     # Everything else about it still works: only the app read fails.
     assert ship(api, missing, V1)["status"] == "complete"

@@ -50,7 +50,8 @@ def create_app(state: EmulatorState, s3: S3Client | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(exc.status, exc.error_type, exc.message), exc.status)
+        body = error_body(exc.status, exc.error_type, exc.message, exc.code)
+        return JSONResponse(body, exc.status)
 
     app.add_middleware(RecordAndFault, state=state)
     # Added last, so outermost: site requests never reach the API, its auth, faults or log.
@@ -116,7 +117,7 @@ def _api_router(state: EmulatorState, s3: S3Client) -> APIRouter:
     def get_deploy(app_id: str, deploy_id: str) -> DeployStatusResponse:
         answer = state.get_deploy(app_id, deploy_id)
         if answer is None:
-            raise not_found(f"Deploy {deploy_id}")
+            raise not_found(f"Deploy {deploy_id}", "deploy_not_found")
         return answer
 
     @router.get(
@@ -129,14 +130,29 @@ def _api_router(state: EmulatorState, s3: S3Client) -> APIRouter:
     def get_app(app_id: str) -> App:
         app = state.app(app_id)
         if app is None:
-            raise not_found(f"App {app_id}")
+            raise not_found(f"App {app_id}", "app_not_found")
         return app
 
     @router.get("/apps", response_model=AppList)
     def list_apps(
-        limit: int = Query(default=100, ge=1, le=1000), offset: int = Query(default=0, ge=0)
+        limit: int = Query(default=100, ge=1, le=1000),
+        offset: int = Query(default=0, ge=0),
+        slug: str | None = Query(default=None),
+        search: str | None = Query(default=None),
     ) -> AppList:
-        return AppList(results=state.apps()[offset : offset + limit], max_apps=None)
+        apps = state.apps()
+        if slug is not None:
+            apps = [app for app in apps if app.slug == slug]
+        if search:
+            # "name, partial": the title, case-insensitive (docs/emulator.md).
+            apps = [app for app in apps if search.casefold() in app.meta.title.casefold()]
+        return AppList(
+            results=apps[offset : offset + limit],
+            total_count=len(apps),
+            limit=limit,
+            offset=offset,
+            max_apps=None,
+        )
 
     add_history_routes(router, state, signers)
     return router

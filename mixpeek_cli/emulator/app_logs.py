@@ -44,13 +44,13 @@ def app_logs(
     since = utc_now() - timedelta(hours=hours)
     if log_type == "requests":
         requests = _requests(state, app_id, since)[:limit]
-        return AppLogs(app_id=app_id, log_type=log_type, entries=requests)
+        return AppLogs(app_id=app_id, log_type=log_type, results=requests, entries=requests)
     runtime = [
         _runtime_entry(entry)
         for entry in _newest_first(state.runtime_logs(app_id))
         if entry.timestamp >= since and (level is None or entry.level == level)
     ][:limit]
-    return AppLogs(app_id=app_id, log_type=log_type, entries=runtime)
+    return AppLogs(app_id=app_id, log_type=log_type, results=runtime, entries=runtime)
 
 
 def _requests(state: EmulatorState, app_id: str, since: datetime) -> list[RequestLogEntry]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from mixpeek_cli.emulator.app_logs import log_timestamp
 from mixpeek_cli.emulator.models import (
     NULLABLE_SETTINGS,
+    AppSpec,
     ConfigUpdate,
     FaultSpec,
     RuntimeLogSpec,
@@ -92,6 +93,12 @@ def control_router(state: EmulatorState) -> APIRouter:
     def clear_runtime_logs() -> dict[str, Any]:
         state.clear_runtime_logs()
         return {"runtime_logs": []}
+
+    @router.put("/apps/{app_id}")
+    def set_app(app_id: str, spec: AppSpec) -> dict[str, Any]:
+        state.set_app(app_id, **spec.model_dump())
+        app = state.app(app_id)
+        return app.model_dump(mode="json") if app is not None else {"app_id": app_id}
 
     @router.get("/sites")
     def list_sites() -> list[dict[str, Any]]:

@@ -10,17 +10,26 @@ from mixpeek_cli.emulator.models import ErrorDetail, ErrorResponse
 class ApiError(Exception):
     """Answered as an ``ErrorResponse`` body with this status."""
 
-    def __init__(self, status: int, error_type: str, message: str) -> None:
+    def __init__(self, status: int, error_type: str, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.error_type = error_type
         self.message = message
+        self.code = code
 
 
-def error_body(status: int, error_type: str, message: str) -> dict[str, Any]:
-    detail = ErrorDetail(message=message, type=error_type)
-    return ErrorResponse(status=status, error=detail).model_dump()
+def error_body(
+    status: int, error_type: str, message: str, code: str | None = None
+) -> dict[str, Any]:
+    """The body; ``error.code`` only when there is one (the SDK's ErrorDetail: optional)."""
+    detail = ErrorDetail(message=message, type=error_type, code=code)
+    body = ErrorResponse(status=status, error=detail).model_dump()
+    if code is None:
+        del body["error"]["code"]
+    return body
 
 
-def not_found(what: str) -> ApiError:
-    return ApiError(404, "NotFoundError", f"{what} not found")
+def not_found(what: str, code: str | None = None) -> ApiError:
+    """404 ``NotFoundError``; ``code`` (e.g. ``version_not_found``) is the emulator's
+    choice: the service's fine-grained codes are not published."""
+    return ApiError(404, "NotFoundError", f"{what} not found", code)

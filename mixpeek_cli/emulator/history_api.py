@@ -20,11 +20,12 @@ from mixpeek_cli.emulator.models import (
     LogType,
     RestoreRequest,
     RestoreStarted,
+    VersionDetail,
     VersionDiff,
     VersionDownload,
     VersionList,
 )
-from mixpeek_cli.emulator.restore import restore_version
+from mixpeek_cli.emulator.restore import promote_staging, restore_version
 from mixpeek_cli.emulator.state import EmulatorState
 from mixpeek_cli.emulator.uploads import Signers
 from mixpeek_cli.emulator.versions import Version, asset_prefix, diff
@@ -37,12 +38,20 @@ def add_history_routes(router: APIRouter, state: EmulatorState, signers: Signers
     def known(app_id: str, number: int) -> Version:
         version = state.version(app_id, number)
         if version is None:
-            raise not_found(f"Version {number} of app {app_id}")
+            raise not_found(f"Version {number} of app {app_id}", "version_not_found")
         return version
 
     @router.get("/apps/{app_id}/versions", response_model=VersionList)
     def list_versions(app_id: str) -> VersionList:
-        return VersionList(versions=state.versions(app_id))
+        versions = state.versions(app_id)
+        return VersionList(versions=versions, total=len(versions))
+
+    @router.get("/apps/{app_id}/versions/{version}", response_model=VersionDetail)
+    def show_version(app_id: str, version: int) -> VersionDetail:
+        detail = state.version_detail(app_id, version)
+        if detail is None:
+            raise not_found(f"Version {version} of app {app_id}", "version_not_found")
+        return detail
 
     @router.get("/apps/{app_id}/versions/{version}/diff/{to_version}", response_model=VersionDiff)
     def diff_versions(app_id: str, version: int, to_version: int) -> JSONResponse:
@@ -88,6 +97,15 @@ def add_history_routes(router: APIRouter, state: EmulatorState, signers: Signers
             return restore_version(state, app_id, version, asked).model_dump(mode="json")
 
         return idempotent(state, request, idempotency_key, asked.model_dump(mode="json"), produce)
+
+    @router.post("/apps/{app_id}/promote", response_model=RestoreStarted)
+    def promote(
+        app_id: str, request: Request, idempotency_key: str | None = Header(default=None)
+    ) -> JSONResponse:
+        def produce() -> dict[str, Any]:
+            return promote_staging(state, app_id).model_dump(mode="json")
+
+        return idempotent(state, request, idempotency_key, {}, produce)
 
     @router.get("/apps/{app_id}/logs", response_model=AppLogs)
     def get_logs(

@@ -1,8 +1,11 @@
 """Request and response bodies of the emulated Mixpeek Apps API (the published API, docs/api.md).
 
-Answers carry exactly the published fields: a client that works here must not come to
-rely on something the real service never sends. Request models reject bad input the way
-the real FastAPI service does, with the standard 422 ``HTTPValidationError``. A
+Answers carry exactly the fields of the service's own SDK models (``mixpeek`` 1.3.783, the
+contract's oracle in tests/sdk_oracle.py): a client that works here must not come to rely
+on something the real service never sends. Request models reject bad input the way the
+real FastAPI service does, with the standard 422 ``HTTPValidationError``: a key the
+model does not declare is ``extra_forbidden``, and types are strict (``"1"`` is not an
+int, ``1`` is not a string), as the live service has refused both since 2026-11-02. A
 ``cli_upload`` deploy without ``bundle_s3_key`` is a 422 of that shape too (``loc:
 ["body"]``, ``type: "value_error"``): the published schema says the key is required for
 that source, and a model validator is where FastAPI services put such cross-field rules.
@@ -14,7 +17,14 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 Environment = Literal["staging", "production"]
 DeploySource = Literal["cli_upload", "git"]
@@ -24,7 +34,13 @@ LogType = Literal["runtime", "requests"]
 LogLevel = Literal["log", "warn", "error", "info"]
 
 
+# What every request body model says: only declared keys, no type coercion.
+STRICT_BODY = ConfigDict(extra="forbid", strict=True)
+
+
 class UploadUrlRequest(BaseModel):
+    model_config = STRICT_BODY
+
     filename: str = Field(min_length=1, max_length=255)
     content_type: str = "application/zip"
 
@@ -44,6 +60,8 @@ class UploadUrlResponse(BaseModel):
 
 
 class VerifyUploadRequest(BaseModel):
+    model_config = STRICT_BODY
+
     bundle_s3_key: str
 
 
@@ -55,15 +73,27 @@ class VerifyUploadResponse(BaseModel):
     last_modified: str | None
 
 
+# DeployRequest's default message, as the SDK's model spells it.
+DEFAULT_DEPLOY_MESSAGE = "Deploy via bundle upload"
+
+
 class DeployRequest(BaseModel):
-    message: str
+    model_config = STRICT_BODY
+
+    message: str = DEFAULT_DEPLOY_MESSAGE
     environment: Environment = "production"
     source: DeploySource = "cli_upload"
     bundle_s3_key: str | None = None
-    source_files: dict[str, str] = Field(default_factory=dict)
+    source_files: dict[str, str] | None = None
     git_commit_sha: str | None = None
     git_commit_message: str | None = None
     git_author: str | None = None
+
+    @field_validator("message", "environment", "source", mode="before")
+    @classmethod
+    def _null_is_the_default(cls, value: Any, info: ValidationInfo) -> Any:
+        # As the SDK's from_dict reads a null: the field's default.
+        return cls.model_fields[info.field_name or ""].default if value is None else value
 
     @model_validator(mode="after")
     def _bundle_required_for_uploads(self) -> DeployRequest:
@@ -84,7 +114,7 @@ class SmokeTestResult(BaseModel):
     passed: bool
     url: str
     errors: list[str]
-    duration_ms: float
+    duration_ms: int  # an int in the SDK's SmokeTestResult
     tested_at: str
 
 
@@ -103,48 +133,100 @@ class DeployStatusResponse(BaseModel):
 
 class AppMeta(BaseModel):
     title: str
+    description: str | None = None
 
 
-class App(BaseModel):
-    app_id: str
-    slug: str
-    meta: AppMeta
-    created_at: str
+class BuildConfig(BaseModel):
+    """The SDK's BuildConfig, as answered: ``secrets`` values always ``***``."""
+
+    env_vars: dict[str, str] | None = None
+    secrets: dict[str, str] | None = None
+    asset_prefix: str | None = None
 
 
-class AppList(BaseModel):
-    results: list[App]
-    max_apps: int | None
+class EnvironmentServing(BaseModel):
+    """What one environment serves (``AppResponse.environments[env]``; the SDK types it
+    ``Dict[str, Any]``: these inner names are assumed, docs/emulator.md)."""
+
+    deploy_id: str
+    asset_prefix: str
+    version: int
 
 
 class AssetEntry(BaseModel):
-    path: str
+    s3_key: str
     hash: str  # sha256 hex of the file's bytes
     size: int
 
 
 class VersionRecord(BaseModel):
-    """One version of an app, as ``GET .../versions`` lists it (names: docs/emulator.md;
-    the published API names none)."""
+    """One version of an app: the SDK's VersionRecord (the fields the emulator has)."""
 
     version: int
-    content_hash: str
-    message: str | None
-    deploy_id: str
+    asset_prefix: str
+    asset_manifest: dict[str, AssetEntry]  # path -> entry
+    deployed_by: str
+    deployed_at: str
     environment: str  # the environment the deploy went to
-    environments: list[str]  # the environments it serves now
-    source: DeploySource
+    build_duration_ms: int | None
+    message: str | None
+    source_files: dict[str, str]
     git_commit_sha: str | None
     git_commit_message: str | None
     git_author: str | None
-    created_at: str
-    created_by: str
-    asset_manifest: list[AssetEntry]
-    source_files_count: int
+
+
+class VersionDetail(VersionRecord):
+    """The SDK's VersionDetailResponse: which environments serve this version now."""
+
+    is_active: dict[str, bool]
 
 
 class VersionList(BaseModel):
     versions: list[VersionRecord]
+    total: int
+
+
+class AppListItem(BaseModel):
+    """The SDK's AppListItem (``GET /v1/apps``'s results)."""
+
+    app_id: str
+    slug: str
+    url: str
+    meta: AppMeta
+    is_active: bool
+    version: int
+    template: str
+    custom_domains: list[dict[str, Any]]
+    build_config: BuildConfig | None
+    environments: dict[str, EnvironmentServing]
+    created_at: str
+    updated_at: str
+
+
+class App(AppListItem):
+    """The SDK's AppResponse (``GET /v1/apps/{app_id}``): the list item and the legacy
+    page fields it requires, empty, and the app's versions."""
+
+    auth_config: dict[str, Any] | None
+    sections: list[dict[str, Any]]
+    custom_html: str | None
+    hero: dict[str, Any] | None
+    theme: dict[str, Any]
+    seo: dict[str, Any] | None
+    stats: list[dict[str, Any]]
+    featured_gallery: dict[str, Any] | None
+    tabs: list[dict[str, Any]]
+    password_protected: bool
+    versions: list[VersionRecord]
+
+
+class AppList(BaseModel):
+    results: list[AppListItem]
+    total_count: int
+    limit: int
+    offset: int
+    max_apps: int | None
 
 
 class FileDiff(BaseModel):
@@ -182,10 +264,19 @@ class VersionDownload(BaseModel):
 
 
 class RestoreRequest(BaseModel):
+    model_config = STRICT_BODY
+
     environment: Environment = "production"
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _null_is_production(cls, value: Any) -> Any:
+        return "production" if value is None else value
 
 
 class RestoreStarted(BaseModel):
+    """A restore's answer; a promote's too (the SDK's PromoteResponse has the same fields)."""
+
     app_id: str
     version: int
     deploy_id: str
@@ -215,6 +306,8 @@ class RuntimeLogEntry(BaseModel):
 class AppLogs(BaseModel):
     app_id: str
     log_type: LogType
+    results: list[RequestLogEntry] | list[RuntimeLogEntry]
+    # The SDK's deprecated alias of ``results``, the same entries.
     entries: list[RequestLogEntry] | list[RuntimeLogEntry]
 
 
@@ -238,9 +331,23 @@ class RuntimeLogSpec(BaseModel):
         return value
 
 
+class AppSpec(BaseModel):
+    """Body of ``PUT /_emulator/apps/{app_id}``: what its answers show (null: unchanged)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = None
+    description: str | None = None
+    is_active: bool | None = None
+    env_vars: dict[str, str] | None = None
+    # Answered masked (``***``), never as set.
+    secrets: dict[str, str] | None = None
+
+
 class ErrorDetail(BaseModel):
     message: str
     type: str
+    code: str | None = None  # left out of the answer when None
     details: dict[str, Any] | None = None
 
 

@@ -59,6 +59,19 @@ class EmulatorConfig:
     unknown_apps: list[str] | None = None
 
 
+@dataclass
+class AppRecord:
+    """What the emulator knows of an app beyond its id (``/_emulator/apps`` sets it)."""
+
+    created: datetime
+    updated: datetime = field(default_factory=utc_now)
+    title: str | None = None  # None: the app id
+    description: str | None = None
+    is_active: bool = True
+    env_vars: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True)
 class LogLine:
     ts: float  # wall-clock epoch seconds, as the published stream sends

@@ -16,6 +16,9 @@ Q = min(0.2, B/4):
 A restore makes no new version: the restored one now lists the environment, and the one
 that served it before no longer does (``state.versions`` reads that from the sites).
 Its status says ``source: "cli_upload"``: the published enum has no other value for it.
+
+``POST .../promote`` is such a restore: of the version staging serves, to production
+(its deploy's message "Promote version N from staging").
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from mixpeek_cli.emulator.builder import (
     COMPLETE_LINE,
@@ -31,7 +35,7 @@ from mixpeek_cli.emulator.builder import (
     Stopped,
     sleep_until,
 )
-from mixpeek_cli.emulator.errors import not_found
+from mixpeek_cli.emulator.errors import ApiError, not_found
 from mixpeek_cli.emulator.models import RestoreRequest, RestoreStarted
 from mixpeek_cli.emulator.records import Deploy, new_id, utc_now
 from mixpeek_cli.emulator.sites import app_slug
@@ -44,6 +48,8 @@ logger = logging.getLogger(__name__)
 # A restore republishes stored files: it never takes as long as a build may.
 MAX_SECONDS = 0.5
 HASH_SHOWN = 12
+# The error code of a promote with nothing on staging (the emulator's choice: unpublished).
+NOTHING_TO_PROMOTE = "staging_not_deployed"
 
 
 @dataclass(frozen=True)
@@ -62,23 +68,52 @@ def restore_version(
     """Queue the restore of version ``number`` to ``body.environment``; 404 without it."""
     version = state.version(app_id, number)
     if version is None:
-        raise not_found(f"Version {number} of app {app_id}")
+        raise not_found(f"Version {number} of app {app_id}", "version_not_found")
+    request = body.model_dump(mode="json")
+    return _start(state, version, body.environment, f"Restore version {number}", request)
+
+
+def promote_staging(state: EmulatorState, app_id: str) -> RestoreStarted:
+    """``POST .../promote``: production gets what staging serves now, as a restore of that
+    version to production does; 400 ``BadRequestError`` when staging serves nothing."""
+    served = state.serving(app_id).get("staging")
+    version = state.version(app_id, served[1]) if served is not None else None
+    if version is None:
+        raise ApiError(
+            400,
+            "BadRequestError",
+            f"Nothing to promote: staging of app {app_id} serves no version yet. "
+            "Deploy to staging first.",
+            NOTHING_TO_PROMOTE,
+        )
+    message = f"Promote version {version.version} from staging"
+    return _start(state, version, "production", message, {})
+
+
+def _start(
+    state: EmulatorState,
+    version: Version,
+    environment: str,
+    message: str,
+    request: dict[str, Any],
+) -> RestoreStarted:
+    app_id = version.app_id
     deploy = Deploy(
         app_id=app_id,
         deploy_id=new_id("dep"),
-        environment=body.environment,
+        environment=environment,
         source="cli_upload",
         bundle_s3_key=version.bundle_s3_key,
-        message=f"Restore version {number}",
-        request=body.model_dump(mode="json"),
+        message=message,
+        request=request,
         queued_at=utc_now(),
     )
-    state.add_restore(deploy, number)
+    state.add_restore(deploy, version.version)
     # Read once, when the restore is asked, as for builds.
     config = state.config
     plan = _Plan(
         deploy_id=deploy.deploy_id,
-        environment=body.environment,
+        environment=environment,
         version=version,
         seconds=min(config.build_seconds, MAX_SECONDS),
         fail_with=config.fail_builds_with,
@@ -90,10 +125,10 @@ def restore_version(
     ).start()
     return RestoreStarted(
         app_id=app_id,
-        version=number,
+        version=version.version,
         deploy_id=deploy.deploy_id,
-        environment=body.environment,
-        asset_prefix=asset_prefix(app_id, number),
+        environment=environment,
+        asset_prefix=asset_prefix(app_id, version.version),
     )
 
 

@@ -37,7 +37,7 @@ def smoke_test(
         passed=not errors,
         url=url,
         errors=errors,
-        duration_ms=round(duration_ms, 1),
+        duration_ms=round(duration_ms),
         tested_at=iso(utc_now()),
     )
 

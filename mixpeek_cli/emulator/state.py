@@ -12,7 +12,7 @@ import copy
 import json
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from datetime import datetime, timezone
 from types import MappingProxyType
@@ -20,15 +20,20 @@ from typing import Any
 
 from mixpeek_cli.emulator.models import (
     App,
+    AppListItem,
     AppMeta,
+    BuildConfig,
     DeployStatus,
     DeployStatusResponse,
+    EnvironmentServing,
     FaultSpec,
     LogLevel,
     SmokeTestResult,
+    VersionDetail,
     VersionRecord,
 )
 from mixpeek_cli.emulator.records import (
+    AppRecord,
     Deploy,
     EmulatorConfig,
     Fault,
@@ -42,10 +47,25 @@ from mixpeek_cli.emulator.records import (
     utc_now,
 )
 from mixpeek_cli.emulator.site_store import ENVIRONMENTS, SiteStore
-from mixpeek_cli.emulator.sites import app_slug
-from mixpeek_cli.emulator.versions import Asset, Version, content_hash, manifest
+from mixpeek_cli.emulator.sites import app_slug, site_url
+from mixpeek_cli.emulator.versions import Asset, Version, asset_prefix, content_hash, manifest
 
-__all__ = ["EmulatorConfig", "EmulatorState", "IdempotencyConflict", "StoredAnswer"]
+__all__ = [
+    "EXCHANGE_OBSERVERS",
+    "EmulatorConfig",
+    "EmulatorState",
+    "IdempotencyConflict",
+    "StoredAnswer",
+]
+
+# Test instrumentation, empty in normal use: each is called with every finished /v1
+# exchange of every emulator in this process (the request record, its ``status``, and
+# ``response``, the JSON answer or None; ``fault`` true when ``/_emulator/faults`` made
+# the answer). tests/sdk_oracle.py checks them against the SDK's models. It holds no
+# emulator's data, so two emulators still never see each other's.
+EXCHANGE_OBSERVERS: list[Callable[[dict[str, Any]], None]] = []
+# What an answer shows instead of a secret's value, as the service does.
+MASKED = "***"
 
 
 class EmulatorState:
@@ -61,7 +81,7 @@ class EmulatorState:
         self.api_base_url = ""
         self._config = copy.deepcopy(config) if config else EmulatorConfig()
         self._lock = threading.Lock()
-        self._apps: dict[str, datetime] = {}
+        self._apps: dict[str, AppRecord] = {}
         self._deploys: dict[str, Deploy] = {}
         self._faults: list[Fault] = []
         self._requests: list[dict[str, Any]] = []
@@ -155,26 +175,102 @@ class EmulatorState:
 
     def see_app(self, app_id: str) -> None:
         with self._lock:
-            self._apps.setdefault(app_id, utc_now())
+            self._apps.setdefault(app_id, AppRecord(created=utc_now()))
+
+    def set_app(self, app_id: str, **changes: Any) -> None:
+        """Change an app's ``title``, ``description``, ``is_active``, ``env_vars`` or
+        ``secrets`` (the ``/_emulator/apps`` control); None leaves a field as it is."""
+        with self._lock:
+            record = self._apps.setdefault(app_id, AppRecord(created=utc_now()))
+            for name, value in changes.items():
+                if not hasattr(record, name) or name in ("created", "updated"):
+                    raise AttributeError(f"unknown app field {name!r}")
+                if value is not None:
+                    setattr(record, name, copy.deepcopy(value))
+            record.updated = utc_now()
 
     def app(self, app_id: str) -> App | None:
         """The app, None when the ``unknown_apps`` setting names it."""
+        self.see_app(app_id)
         with self._lock:
-            created = self._apps.setdefault(app_id, utc_now())
             unknown = self._config.unknown_apps or ()
-        return None if app_id in unknown else _app(app_id, created)
+        if app_id in unknown:
+            return None
+        item = self._app_item(app_id)
+        return App(
+            **item.model_dump(),
+            auth_config=None,
+            sections=[],
+            custom_html=None,
+            hero=None,
+            theme={},
+            seo=None,
+            stats=[],
+            featured_gallery=None,
+            tabs=[],
+            password_protected=False,
+            versions=self.versions(app_id),
+        )
 
     def app_ids(self) -> list[str]:
         """Every app id used in a /v1 call so far, first seen first."""
         with self._lock:
             return list(self._apps)
 
-    def apps(self) -> list[App]:
+    def apps(self) -> list[AppListItem]:
         """Every app id used in a /v1 call so far, first seen first, but ``unknown_apps``."""
         with self._lock:
-            seen = list(self._apps.items())
+            seen = list(self._apps)
             unknown = set(self._config.unknown_apps or ())
-        return [_app(app_id, created) for app_id, created in seen if app_id not in unknown]
+        return [self._app_item(app_id) for app_id in seen if app_id not in unknown]
+
+    def _app_item(self, app_id: str) -> AppListItem:
+        serving = self.serving(app_id)
+        published = [
+            site.published_at
+            for env in ENVIRONMENTS
+            if (site := self.sites.current(app_id, env)) is not None
+        ]
+        with self._lock:
+            record = copy.deepcopy(self._apps[app_id])
+            newest = len(self._versions.get(app_id, []))
+        slug = app_slug(app_id)
+        secrets = {name: MASKED for name in record.secrets}
+        return AppListItem(
+            app_id=app_id,
+            slug=slug,
+            url=site_url(self.api_base_url, slug, "production") or f"https://{slug}.mxp.co",
+            meta=AppMeta(title=record.title or app_id, description=record.description),
+            is_active=record.is_active,
+            version=newest,
+            template="blank",
+            custom_domains=[],
+            build_config=BuildConfig(env_vars=dict(record.env_vars), secrets=secrets),
+            environments={
+                env: EnvironmentServing(
+                    deploy_id=deploy_id, asset_prefix=asset_prefix(app_id, number), version=number
+                )
+                for env, (deploy_id, number) in serving.items()
+            },
+            created_at=iso(record.created),
+            updated_at=iso(max([record.created, record.updated, *published])),
+        )
+
+    def serving(self, app_id: str) -> dict[str, tuple[str, int]]:
+        """Per environment that serves a version of the app: its deploy and version number."""
+        # Sites first, then our lock: the two locks are never held together.
+        sites = {
+            environment: site.deploy_id
+            for environment in ENVIRONMENTS
+            if (site := self.sites.current(app_id, environment)) is not None
+        }
+        with self._lock:
+            found = {env: (dep, self._deploy_versions.get(dep)) for env, dep in sites.items()}
+        return {
+            env: (dep, made[1])
+            for env, (dep, made) in found.items()
+            if made is not None and made[0] == app_id
+        }
 
     # -- deploys --------------------------------------------------------------------------
 
@@ -240,6 +336,7 @@ class EmulatorState:
         """Make the next version of the deploy's app (``_lock`` held)."""
         versions = self._versions.setdefault(deploy.app_id, [])
         request = deploy.request
+        now = utc_now()
         version = Version(
             app_id=deploy.app_id,
             version=len(versions) + 1,
@@ -249,7 +346,8 @@ class EmulatorState:
             git_commit_sha=request.get("git_commit_sha"),
             git_commit_message=request.get("git_commit_message"),
             git_author=request.get("git_author"),
-            created_at=utc_now(),
+            created_at=now,
+            build_duration_ms=round((now - deploy.queued_at).total_seconds() * 1000),
             bundle_s3_key=deploy.bundle_s3_key,
             files=MappingProxyType(dict(files)),
             source_files=MappingProxyType(dict(request.get("source_files") or {})),
@@ -290,22 +388,18 @@ class EmulatorState:
             return versions[number - 1] if 1 <= number <= len(versions) else None
 
     def versions(self, app_id: str) -> list[VersionRecord]:
-        """The app's versions, newest first, each with the environments it serves now."""
-        # Sites first, then our lock: the two locks are never held together.
-        serving = {
-            environment: site.deploy_id
-            for environment in ENVIRONMENTS
-            if (site := self.sites.current(app_id, environment)) is not None
-        }
+        """The app's versions, newest first."""
         with self._lock:
             versions = list(self._versions.get(app_id, []))
-            served = {env: self._deploy_versions.get(dep) for env, dep in serving.items()}
-        return [
-            version.record(
-                [env for env in ENVIRONMENTS if served.get(env) == (app_id, version.version)]
-            )
-            for version in reversed(versions)
-        ]
+        return [version.record() for version in reversed(versions)]
+
+    def version_detail(self, app_id: str, number: int) -> VersionDetail | None:
+        """Version ``number`` and the environments it serves now; None when it has none."""
+        version = self.version(app_id, number)
+        if version is None:
+            return None
+        serving = [env for env, (_, n) in self.serving(app_id).items() if n == number]
+        return version.detail(serving, ENVIRONMENTS)
 
     # -- runtime logs ---------------------------------------------------------------------
 
@@ -437,6 +531,15 @@ class EmulatorState:
                     entry["status"] = status
                     return
 
+    def set_request_response(self, request_id: int, response: Any, fault: bool) -> None:
+        """The JSON answer (None: none) of an API request, and whether a fault made it."""
+        with self._lock:
+            for entry in reversed(self._requests):
+                if entry["id"] == request_id:
+                    entry["response"] = copy.deepcopy(response)
+                    entry["fault"] = fault
+                    return
+
     @property
     def requests(self) -> list[dict[str, Any]]:
         """Every /v1 request received so far (Authorization redacted), oldest first."""
@@ -471,9 +574,3 @@ class EmulatorState:
     def clear_site_requests(self) -> None:
         with self._lock:
             self._site_requests.clear()
-
-
-def _app(app_id: str, created: datetime) -> App:
-    return App(
-        app_id=app_id, slug=app_slug(app_id), meta=AppMeta(title=app_id), created_at=iso(created)
-    )

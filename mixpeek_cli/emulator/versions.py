@@ -1,8 +1,10 @@
 """App versions: what a complete upload deploy leaves behind, and how two of them differ.
 
-The published API says a version has a number that auto-increments, a SHA-256 content
-hash, the message, who and when, an asset manifest, optional source files and git fields,
-but names none of its fields; the names here are the emulator's (docs/emulator.md).
+A version is answered as the SDK's VersionRecord (``version``, ``asset_prefix``,
+``asset_manifest`` {path: {s3_key, hash, size}}, ``deployed_by``, ``deployed_at``,
+``environment``, ``build_duration_ms``, ``message``, ``source_files``, git fields). The
+content hash is the emulator's own (the service publishes none): only its restore log
+line shows it.
 
 A version keeps the site files it published, so a restore publishes them again without
 reading S3, the bundle's key, so a download hands out that zip, and the deploy's source
@@ -23,6 +25,7 @@ from mixpeek_cli.emulator.models import (
     DiffSummary,
     FileDiff,
     FileStatus,
+    VersionDetail,
     VersionDiff,
     VersionRecord,
 )
@@ -75,28 +78,38 @@ class Version:
     git_commit_message: str | None
     git_author: str | None
     created_at: datetime
+    build_duration_ms: int | None  # from queued to complete
     bundle_s3_key: str | None
     files: Mapping[str, bytes]  # the published site, read-only
     source_files: Mapping[str, str]  # path -> text, read-only; empty when none were sent
     assets: tuple[Asset, ...]
     content_hash: str
 
-    def record(self, environments: list[str]) -> VersionRecord:
+    def record(self) -> VersionRecord:
+        prefix = asset_prefix(self.app_id, self.version)
         return VersionRecord(
             version=self.version,
-            content_hash=self.content_hash,
-            message=self.message,
-            deploy_id=self.deploy_id,
+            asset_prefix=prefix,
+            asset_manifest={
+                a.path: AssetEntry(s3_key=prefix + a.path, hash=a.hash, size=a.size)
+                for a in self.assets
+            },
+            deployed_by=CREATED_BY,
+            deployed_at=iso(self.created_at),
             environment=self.environment,
-            environments=environments,
-            source="cli_upload",
+            build_duration_ms=self.build_duration_ms,
+            message=self.message,
+            source_files=dict(self.source_files),
             git_commit_sha=self.git_commit_sha,
             git_commit_message=self.git_commit_message,
             git_author=self.git_author,
-            created_at=iso(self.created_at),
-            created_by=CREATED_BY,
-            asset_manifest=[AssetEntry(path=a.path, hash=a.hash, size=a.size) for a in self.assets],
-            source_files_count=len(self.source_files),
+        )
+
+    def detail(self, serving: list[str], environments: tuple[str, ...]) -> VersionDetail:
+        """The record and, for every environment, whether it serves this version now."""
+        return VersionDetail(
+            **self.record().model_dump(),
+            is_active={env: env in serving for env in environments},
         )
 
 
