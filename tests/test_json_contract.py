@@ -116,6 +116,10 @@ def test_every_command_prints_one_json_document(
     (project / "index.html").write_text(INDEX_HTML.replace("hi", "two"))
     second = run_cli("deploy", "--json", "-m", "two", cwd=project, env=remote_env)
     assert second.code == 0, second.stderr
+    staged = run_cli(
+        "deploy", "--json", "-m", "three", "-e", "staging", cwd=project, env=remote_env
+    )
+    assert staged.code == 0, staged.stderr
     sha = git(project, "rev-parse", "HEAD", env=cli_env).strip()
     bundle_out = tmp_path / "out.zip"
     cases: dict[str, tuple[list[str], dict[str, str], str]] = {
@@ -124,6 +128,7 @@ def test_every_command_prints_one_json_document(
         "deploys status": (["deploys", "status", deploy_id, "--json"], remote_env, ""),
         "deploys logs": (["deploys", "logs", deploy_id, "--json"], remote_env, ""),
         "versions list": (["versions", "list", "--json"], remote_env, ""),
+        "versions show": (["versions", "show", "2", "--json"], remote_env, ""),
         "versions diff": (["versions", "diff", "1..2", "--json"], remote_env, ""),
         "versions download": (
             ["versions", "download", "1", "-o", str(tmp_path / "v1.zip"), "--json"],
@@ -132,6 +137,7 @@ def test_every_command_prints_one_json_document(
         ),
         "versions restore": (["versions", "restore", "2", "--yes", "--json"], remote_env, ""),
         "rollback": (["rollback", "--yes", "--json"], remote_env, ""),
+        "promote": (["promote", "--yes", "--json"], remote_env, ""),
         "logs": (["logs", "--type", "requests", "--json"], remote_env, ""),
         "apps list": (["apps", "list", "--json"], remote_env, ""),
         "open": (["open", "--print", "--json"], remote_env, ""),
@@ -176,6 +182,7 @@ def test_every_command_prints_one_json_document(
     assert set(documents["deploy"]) == DEPLOY_KEYS  # type: ignore[arg-type]
     assert set(documents["deploys status"]) == STATUS_KEYS  # type: ignore[arg-type]
     assert set(documents["deploys logs"]) == STATUS_KEYS | {"lines"}  # type: ignore[arg-type]
+    assert set(documents["promote"]) == set(documents["rollback"])  # type: ignore[arg-type]
 
 
 def test_the_emulator_prints_one_json_line_when_ready(cli_env):

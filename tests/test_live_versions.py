@@ -247,6 +247,9 @@ def test_the_production_url_comes_from_the_apps_url_else_the_slug() -> None:
         "https://staging-my-app.mxp.co"
     )
     assert app_site_url(base, "../x", "https://evil.example", "production") is None
+    # A slug outside the pattern makes the whole answer suspect: not even a good url.
+    assert app_site_url(base, "../x", "https://x-1.mxp.co", "production") is None
+    assert app_site_url(base, None, "https://x-1.mxp.co", "production") == "https://x-1.mxp.co"
 
 
 def test_apps_are_read_with_their_url_and_environments() -> None:

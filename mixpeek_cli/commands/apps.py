@@ -23,13 +23,14 @@ COLUMNS = ("app_id", "slug", "title", "url")
 
 
 def app_row(app: AppInfo, base_url: str) -> dict[str, str | None]:
-    from mixpeek_cli.service.urls import site_url
+    from mixpeek_cli.service.urls import app_site_url
 
     return {
         "app_id": app.app_id,
         "slug": app.slug,
         "title": app.title,
-        "url": site_url(base_url, app.slug, "production") if app.slug else None,
+        # The app's own url when trustworthy, else built from the slug (service/urls.py).
+        "url": app_site_url(base_url, app.slug, app.url, "production"),
     }
 
 
@@ -56,9 +57,15 @@ def _show_apps(run: Run, listed: dict[str, Any]) -> str | None:
 
 @apps_app.command("list")
 @command(remote=True, render=_show_apps)
-def list_apps(run: Run) -> dict[str, Any]:
+def list_apps(
+    run: Run,
+    search: Annotated[
+        str | None,
+        typer.Option("--search", help="Only apps whose name holds TEXT.", metavar="TEXT"),
+    ] = None,
+) -> dict[str, Any]:
     """List the apps: id, slug, title and production URL (a table on a terminal)."""
-    return {"apps": fetch_apps(run)}
+    return {"apps": fetch_apps(run, search=search)}
 
 
 def cell(value: str | None) -> str:
@@ -66,11 +73,12 @@ def cell(value: str | None) -> str:
     return printable(" ".join(value.split())) if value else "-"
 
 
-def fetch_apps(run: Run) -> list[dict[str, str | None]]:
-    """Every app the key can see, as rows (no app id is needed for this call)."""
+def fetch_apps(run: Run, *, search: str | None = None) -> list[dict[str, str | None]]:
+    """Every app the key can see (``search``: whose name holds it), as rows (no app id is
+    needed for this call)."""
     _, client = run.client(app=False)
     with client as api:
-        rows = [app_row(app, run.settings.base_url) for app in api.list_apps()]
+        rows = [app_row(app, run.settings.base_url) for app in api.list_apps(search=search)]
     for row in rows:
         if row["slug"] is not None and row["url"] is None:
             run.reporter.warn(unexpected_slug(row["app_id"]))
@@ -92,15 +100,15 @@ def open_app(
     ] = False,
 ) -> Any:
     from mixpeek_cli.errors import ApiError
-    from mixpeek_cli.service.urls import site_url
+    from mixpeek_cli.service.urls import app_site_url
 
     app_id, client = run.client()
     with client as api:
-        slug = api.get_app(app_id).slug
-    if slug is None:
-        raise ApiError(f"the API's answer for app {app_id} has no slug to build its URL from")
+        app = api.get_app(app_id)
     environment = run.settings.environment
-    url = site_url(run.settings.base_url, slug, environment)
+    url = app_site_url(run.settings.base_url, app.slug, app.url, environment)
+    if url is None and app.slug is None:
+        raise ApiError(f"the API's answer for app {app_id} has no slug to build its URL from")
     if url is None:  # nothing to open or print: a URL built from it could lead anywhere
         raise ApiError(unexpected_slug(app_id))
     if not (print_only or run.output.json) and _has_display():

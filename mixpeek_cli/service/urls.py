@@ -78,7 +78,11 @@ def trusted_url(url: str, base_url: str) -> bool:
 
 def app_site_url(base_url: str, slug: str | None, url: str | None, environment: str) -> str | None:
     """Where ``environment`` is served: the app's own ``url`` for production when
-    :func:`trusted_url`, else built from ``slug`` (None: neither gives one)."""
+    :func:`trusted_url`, else built from ``slug`` (None: neither gives one). An app whose
+    slug is outside the published pattern gets no URL at all: its answer is not to be
+    trusted for where to send a user, whatever its ``url`` says."""
+    if slug is not None and not valid_slug(slug):
+        return None
     if environment == "production" and url and trusted_url(url, base_url):
         return url.rstrip("/")
     return site_url(base_url, slug, environment) if slug else None
