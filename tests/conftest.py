@@ -16,6 +16,9 @@ import pytest
 from mixpeek_cli.emulator import Emulator
 from mixpeek_cli.output.reporter import NullReporter, ProgressTask, Unit
 
+# Every /v1 exchange of an in-process emulator is checked against the SDK's models.
+pytest_plugins = ["sdk_oracle"]
+
 API_KEY = "sk_test_e2e_secret_value_0123456789"
 INDEX_HTML = "<!doctype html><html><head><title>t</title></head><body>hi</body></html>\n"
 APP_ID = "app_e2e"
