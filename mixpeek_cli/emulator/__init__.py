@@ -15,8 +15,10 @@ moto's real S3 server, also on loopback::
 ``start_emulator(...)`` does the same and returns the started handle; ``handle.wait()``
 blocks until it stops (Ctrl-C friendly), ``handle.stop()`` shuts it down.
 
-API behaviour (every answer carries exactly the published fields)
-----------------------------------------------------------------
+API behaviour (every answer carries exactly the fields of the SDK's models)
+--------------------------------------------------------------------------
+* Request bodies are strict, as the service's: an undeclared key is a 422
+  ``extra_forbidden``, and types are not coerced.
 * Every ``/v1`` call needs ``Authorization: Bearer <key>``: a missing or malformed one, or
   a key outside ``api_keys`` when that is set, is 403 ``UnauthorizedError``.
 * ``POST /v1/apps/{app_id}/deploy/upload-url`` ``{"filename", "content_type"}`` gives a
@@ -31,8 +33,9 @@ API behaviour (every answer carries exactly the published fields)
 * ``GET .../deploys/{deploy_id}/logs/stream`` is Server-Sent Events (see ``logstream``):
   every line so far, live lines, then ``event: done``; a reconnect replays everything.
 * ``GET /v1/apps/{app_id}``: any app id exists (but those the ``unknown_apps`` setting
-  names: 404), its slug derived from the id (see ``sites``); ``GET /v1/apps`` lists the
-  app ids seen so far.
+  names: 404), its slug derived from the id (see ``sites``), its ``url`` the local
+  production site, its ``environments`` what each environment serves; ``GET /v1/apps``
+  lists the app ids seen so far (``results``, ``total_count``, ``slug``/``search``).
 * POSTs that create something (upload-url, deploy, restore) honour ``Idempotency-Key``
   like Stripe (see ``idempotency``): same key and body, same stored answer and nothing
   new; same key, other body: 422 ``IdempotencyError``.
@@ -49,11 +52,13 @@ API behaviour (every answer carries exactly the published fields)
   (see ``site_server``), answered before the API and its auth, and recorded in
   ``state.site_requests``.
 * Every complete upload deploy becomes the app's next version (see ``versions``):
-  ``GET .../versions`` lists them newest first with the environments each serves now,
+  ``GET .../versions`` lists them newest first (``VersionRecord``, ``total``),
+  ``GET .../versions/{v}`` is one with ``is_active`` per environment,
   ``.../versions/{v}/diff/{to}`` compares two (files, and their source as unified diffs),
   ``.../versions/{v}/download`` presigns a GET of the version's bundle, and
   ``POST .../versions/{v}/restore`` is a quick deploy that serves that version's files
-  again (see ``restore``), making no new version.
+  again (see ``restore``), making no new version; ``POST .../promote`` restores staging's
+  version to production.
 * ``GET .../logs`` is the running app's log (see ``app_logs``): ``log_type=requests`` its
   site requests, ``runtime`` the 501s its ``/functions/`` paths answered and the entries a
   test added (``POST /_emulator/runtime-logs``, ``state.add_runtime_log``).
@@ -80,6 +85,9 @@ serves. Python: ``state.requests``, ``state.s3_requests``, ``state.site_requests
 ``state.deploys(app_id)``, ``state.versions(app_id)``, ``state.version(app_id, n)``.
 ``POST /_emulator/runtime-logs`` adds a runtime log entry (``GET`` lists, ``DELETE``
 clears). Python: ``state.add_runtime_log(...)``, ``state.runtime_logs(app_id)``.
+
+``PUT /_emulator/apps/{app_id}`` sets an app's title, env vars, secrets (answered
+masked), ... Python: ``state.set_app(app_id, ...)``.
 
 ``GET /_emulator/health`` answers ``{"ok": true, "bucket", "s3_endpoint_url"}``.
 """
