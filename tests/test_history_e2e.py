@@ -85,7 +85,8 @@ def test_versions_list_newest_first_as_json_and_lines(run_cli, history):
     assert [v["version"] for v in versions] == [3, 2, 1]
     assert [v["message"] for v in versions] == ["release 3", "release 2", "release 1"]
     assert [v["serving"] for v in versions] == [["production"], ["staging"], []]
-    assert versions[0]["deploy_id"] == history.deploys[2]["deploy_id"]
+    # The live VersionRecord (API.md v3) names no deploy: the JSON says so rather than guess.
+    assert versions[0]["deploy_id"] is None
     rows = [line.split("\t") for line in lines.stdout.splitlines()]
     assert [(row[0], row[1], row[-1]) for row in rows] == [
         ("3", "production", "release 3"),
