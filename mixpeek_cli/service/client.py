@@ -504,11 +504,7 @@ class ApiClient:
                 chunks.append(chunk)
         finally:
             response.close()
-        # The bytes are decoded already: a Content-Encoding kept would decode them again.
-        headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
-        return httpx.Response(
-            response.status_code, headers=headers, content=b"".join(chunks), request=request
-        )
+        return _with_body(response, b"".join(chunks))
 
     def _timeout_now(self) -> httpx.Timeout:
         """The client's timeouts, each cut to what is left of the deadline."""
@@ -549,9 +545,15 @@ def _head_of(response: httpx.Response, limit: int = 64 << 10) -> httpx.Response:
         body += chunk[: limit - len(body)]
         if len(body) >= limit:
             break
+    return _with_body(response, bytes(body))
+
+
+def _with_body(response: httpx.Response, body: bytes) -> httpx.Response:
+    """``response``, whose stream was read, as an answer holding ``body``."""
+    # The bytes are decoded already: a Content-Encoding kept would decode them again.
     headers = [(k, v) for k, v in response.headers.multi_items() if k != "content-encoding"]
     return httpx.Response(
-        response.status_code, headers=headers, content=bytes(body), request=response.request
+        response.status_code, headers=headers, content=body, request=response.request
     )
 
 
