@@ -153,7 +153,7 @@ def test_a_503_stored_nothing_so_the_deploy_is_sent_again(emu, run_cli, remote_e
 
     assert result.code == 0, result.stderr
     assert [r["status"] for r in deploy_posts(emu)] == [503, 503, 200]
-    assert "HTTP 503 from the API; retrying in 0 s (2/8)" in result.stderr
+    assert "HTTP 503 from the API; retrying in 0.2 s (2/8)" in result.stderr  # its Retry-After
 
 
 def test_a_429_waits_the_seconds_its_body_names(emu, run_cli, remote_env, app_dir):

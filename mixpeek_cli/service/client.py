@@ -477,7 +477,7 @@ class ApiClient:
             self._note(f"retrying in {wait:.1f}s (attempt {attempt + 1})")
             if self._notify is not None and not quiet:
                 self._notify(
-                    f"{verdict.short}; retrying in {wait:.0f} s "
+                    f"{verdict.short}; retrying in {_seconds(wait)} s "
                     f"({attempt + 1}/{self._retry.max_attempts})"
                 )
             self._sleep(wait)
@@ -546,6 +546,11 @@ def _head_of(response: httpx.Response, limit: int = 64 << 10) -> httpx.Response:
         if len(body) >= limit:
             break
     return _with_body(response, bytes(body))
+
+
+def _seconds(wait: float) -> str:
+    """A wait as people read it: 0.3, 2, 40 (a back-off's fractions would show as 0)."""
+    return f"{wait:.1f}".rstrip("0").rstrip(".") or "0"
 
 
 def _with_body(response: httpx.Response, body: bytes) -> httpx.Response:
