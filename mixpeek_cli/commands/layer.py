@@ -105,9 +105,13 @@ class Run:
     ) -> Settings:
         """Flags > env > ``root``'s mixpeek.toml > the stored key > defaults; the run's
         deadline (``--timeout``) starts here. The build's flags are deploy's and bundle's."""
-        from mixpeek_cli.config.credentials import stored_key_reader
         from mixpeek_cli.config.settings import resolve_settings
 
+        stored_key = None
+        if self._remote:  # a command that calls no API reads no credentials file
+            from mixpeek_cli.config.credentials import stored_key_reader
+
+            stored_key = stored_key_reader(self.reporter.warn)
         flags = self.flags
         self._settings = resolve_settings(
             root=root,
@@ -119,8 +123,7 @@ class Run:
             poll_interval=flags.poll_interval,
             timeout=flags.timeout,
             namespace=flags.namespace,
-            # A command that calls no API reads no credentials file (nor warns about it).
-            stored_key=stored_key_reader(self.reporter.warn) if self._remote else None,
+            stored_key=stored_key,
             build_command=build_command,
             output_dir=output_dir,
         )
@@ -142,17 +145,12 @@ class Run:
         from mixpeek_cli.service.client import client_for
 
         app_id, _ = self.settings.require_remote(app=app)
-        notify = None if self.output.quiet else self._retry_notice
-        return app_id, client_for(self.settings, self.trace, notify, app=app)
+        # The reporter tells retries as a deploy's stages do (and not at all with --quiet).
+        return app_id, client_for(self.settings, self.trace, self.reporter.warn, app=app)
 
     def say(self, line: str) -> None:
         """One line for people on stderr, shown as text (it may quote a server)."""
         self.console.print(printable(line), markup=False, highlight=False, soft_wrap=True)
-
-    def _retry_notice(self, line: str) -> None:
-        from mixpeek_cli.output.console import escape
-
-        self.console.print(f"[yellow]warning:[/] {escape(line)}", highlight=False, soft_wrap=True)
 
     def finish(self, returned: Any, render: Renderer | None) -> int:
         """Print what the command returned and give its exit code; an int is the exit
