@@ -515,37 +515,6 @@ def md5_alone(items: Sequence[Sized], work: Path) -> str:
     return "; ".join(parts)
 
 
-def bench_preload(
-    items: Sequence[Sized], work: Path, emulator: EmulatorProcess, runs: int, section: Section
-) -> None:
-    """A first deploy `--no-wait` (cold cache), the preload threads on vs off."""
-    for item in items:
-
-        def side(sign: str, root: Path = item.root, name: str = item.name) -> Side:
-            def run() -> float:
-                cache = work / f"preload-cache-{name}-{next(_ROUND)}"
-                os.sync()
-                lines = run_lines(
-                    shim(f"{sign}preload", ["deploy", str(root), "-m", "bench", "--no-wait"]),
-                    remote_env(emulator, cache),
-                )
-                emulator.settle(lines)
-                shutil.rmtree(cache, ignore_errors=True)
-                return lines.total
-
-            return Side(sign, run)
-
-        times = alternate([side("+"), side("-")], runs_for(item, runs))
-        section.rows.append(
-            [
-                "preload threads",
-                item.shown,
-                "first `deploy --no-wait`, cold cache",
-                *saved(times["+"], times["-"]),
-            ]
-        )
-
-
 def with_emulator(work: Callable[[EmulatorProcess], None]) -> None:
     emulator = EmulatorProcess()
     try:

@@ -374,13 +374,23 @@ def stage_seconds(run: Lines) -> float:
     return run.first(r"http: > POST .*/deploy\b") - run.first(BEFORE_BUNDLE)
 
 
-# What a re-deploy imports between git metadata and its create-deploy request: the
-# pipeline's own lists of the bundle stage and the network stage, so this follows them.
+# What a re-deploy imports between git metadata and its create-deploy request: the bundle
+# stage's modules, then the network stage's (httpcore too: httpx imports it only when the
+# first client is made).
+STAGE_MODULES = (
+    "mixpeek_cli.bundle.build",
+    "mixpeek_cli.bundle.secrets.files",
+    "mixpeek_cli.bundle.source_files",
+    "httpx",
+    "httpcore",
+    "mixpeek_cli.service.client",
+    "mixpeek_cli.upload",
+)
 IMPORT_COST = (
     "import importlib, sys, time; sys.modules['httpx._main'] = None; import typer,"
-    " mixpeek_cli.cli, mixpeek_cli.config.settings; from mixpeek_cli.deploy import pipeline;"
-    " t = time.perf_counter(); [importlib.import_module(m) for m in"
-    " (*pipeline._BUNDLE_STAGE, *pipeline._API_STAGE)]; print(time.perf_counter() - t)"
+    " mixpeek_cli.cli, mixpeek_cli.config.settings;"
+    f" t = time.perf_counter(); [importlib.import_module(m) for m in {STAGE_MODULES!r}];"
+    " print(time.perf_counter() - t)"
 )
 
 
@@ -716,9 +726,6 @@ def main() -> int:
         "mechanism no teardown": lambda: (
             [bench_teardown(vite()[0].root, out, runs)] if vite() else []
         ),
-        "mechanism preload threads": lambda: network(
-            lambda em: realistic.bench_preload(items(), work, em, runs, mechanisms(what))
-        ),
         "package lines": lambda: [realistic.package_lines()],
     }
     assert list(steps) == list(STEP_NAMES)
@@ -765,7 +772,6 @@ STEP_NAMES = (
     "mechanism bundle cache re-deploy",
     "mechanism md5 hand-over",
     "mechanism no teardown",
-    "mechanism preload threads",
     "package lines",
 )
 

@@ -17,9 +17,7 @@ invasive way found (docs/performance.md, "What each mechanism saves"):
 - ``scan-child``: ``worker._spawn`` gives None, the package's own "no usable interpreter"
   path: the secret scan runs in-process, on its thread beside the zip writer;
 - ``md5-handover``: ``presigned.Md5Job`` is replaced by one that hashes the whole zip once
-  the PUT is answered, instead of on a helper thread during the PUT;
-- ``preload``: ``pipeline._import_all`` does nothing: the later stages' modules are imported
-  on the main thread when first used instead of on threads beside git and the zip.
+  the PUT is answered, instead of on a helper thread during the PUT.
 
 A name whose attribute is gone (the package changed) stops with exit status 3.
 """
@@ -43,7 +41,6 @@ SWITCHES: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     ),
     "scan-child": ("mixpeek_cli.bundle.secrets.worker", "_spawn", lambda _old: lambda: None),
     "md5-handover": ("mixpeek_cli.upload.presigned", "Md5Job", lambda _old: _SerialMd5),
-    "preload": ("mixpeek_cli.deploy.pipeline", "_import_all", lambda _old: lambda modules: None),
 }
 
 

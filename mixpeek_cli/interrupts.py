@@ -8,7 +8,7 @@ import machinery is running. Its code is not safe against an exception raised at
 bytecode: a KeyboardInterrupt that lands in a module lock's weakref callback, between
 taking the global import lock and the ``try`` that releases it, is printed and dropped
 (the Ctrl-C is lost) and leaves that lock held for good, so the next ``import`` on any
-other thread (the secret scan's, the preload of httpx) waits forever and so does the
+other thread (the secret scan's) waits forever and so does the
 command that joins it. Measured before this: 1 run in 10 of a Ctrl-C while bundling
 hung or died of the signal on a busy machine.
 """

@@ -277,26 +277,3 @@ def test_redeploy_reuses_bundle_and_skips_upload(
     cached = list(Path(cli_env["XDG_CACHE_HOME"]).glob("mixpeek/bundles/*/*.zip"))
     assert len(cached) == 1  # kept for next time, not deleted after the deploy
     shutil.rmtree(Path(cli_env["XDG_CACHE_HOME"]))
-
-
-def test_work_beside_the_zip_runs_once_for_a_zip_written_and_not_for_one_reused(
-    app: Path, not_racy: None
-) -> None:
-    import threading
-
-    ran: list[str] = []
-    done = threading.Event()
-
-    def beside() -> None:
-        ran.append(threading.current_thread().name)
-        done.set()
-
-    first = build_bundle(app, NullReporter(), beside_zip=beside)
-    assert done.wait(10)
-    again = build_bundle(app, NullReporter(), beside_zip=beside)
-    for thread in threading.enumerate():  # one started by the second build would show now
-        if thread.name == "mixpeek-beside-zip":
-            thread.join(10)
-
-    assert not first.reused and again.reused
-    assert ran == ["mixpeek-beside-zip"]  # on a thread of its own, for the written zip only

@@ -17,7 +17,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,7 +141,6 @@ def build_bundle(
     guard: BundleGuard | None = None,
     use_cache: bool = True,
     rules: RuleSet | None = None,
-    beside_zip: Callable[[], None] | None = None,
 ) -> Bundle:
     """Collect ``root`` and write its zip.
 
@@ -157,21 +156,17 @@ def build_bundle(
     place, so a failed run never leaves a half-written ``dest``. ``rules`` says which ignore
     rules decide ``root``'s files (default: its own). ``use_cache=False`` is for
     throwaway roots (a commit's files in a temporary directory), which would only fill
-    the cache with entries no later run can hit. ``beside_zip`` is started on a thread
-    when a zip is about to be written (not for a reused one), once: work that would take
-    the interpreter lock from the walk, but not from the zip's workers, which mostly run
-    without it.
+    the cache with entries no later run can hit.
     """
-    beside = _Once(beside_zip)
     try:
         try:
-            return _build_once(root, reporter, dest, guard, use_cache, rules, beside)
+            return _build_once(root, reporter, dest, guard, use_cache, rules)
         except FileChanged as first:
             # Someone is writing to the tree (an editor saving, a build tool): read it all
             # again once, so the zip holds one consistent state of every file, never a mix.
             reporter.warn(f"{first.path} changed while it was being bundled: bundling again")
         try:
-            return _build_once(root, reporter, dest, guard, use_cache, rules, beside)
+            return _build_once(root, reporter, dest, guard, use_cache, rules)
         except FileChanged as again:
             raise UsageError(
                 f"{again.path} kept changing while it was being bundled",
@@ -189,7 +184,6 @@ def _build_once(
     guard: BundleGuard | None,
     use_cache: bool,
     rules: RuleSet | None,
-    beside: _Once,
 ) -> Bundle:
     snapshot_ns = time.time_ns()  # before any stamp is taken: see bundle_cache
     cache = BundleCache(Path(os.path.realpath(root))) if dest is None and use_cache else None
@@ -225,7 +219,6 @@ def _build_once(
     try:
         if held.interrupted:
             raise KeyboardInterrupt
-        beside.start()
         with _scanning(guard, files) as scan:
             sha256, crcs = _write_zip(files, tmp, reporter)
             _check_unchanged(files)
@@ -270,18 +263,6 @@ def _check_unchanged(files: Sequence[BundleFile]) -> None:
             raise FileChanged(file.path) from None
         if now != file.stamp:
             raise FileChanged(file.path)
-
-
-class _Once:
-    """Starts ``work`` on a daemon thread the first time :meth:`start` is called."""
-
-    def __init__(self, work: Callable[[], None] | None) -> None:
-        self._work = work
-
-    def start(self) -> None:
-        work, self._work = self._work, None
-        if work is not None:
-            threading.Thread(target=work, name="mixpeek-beside-zip", daemon=True).start()
 
 
 @dataclass

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 from mixpeek_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from mixpeek_cli.bundle.build import Bundle
     from mixpeek_cli.bundle.canvas_check import CanvasCheck
     from mixpeek_cli.bundle.source_files import EncodedSources
@@ -46,7 +44,6 @@ def prepare_bundle(
     root: Path,
     dest: Path | None = None,
     refuse: bool = True,
-    beside_zip: Callable[[], None] | None = None,
 ) -> Prepared:
     """Build (unless ``request.build`` is off), bundle and check the project at ``root``.
 
@@ -55,7 +52,6 @@ def prepare_bundle(
 
     ``refuse``: a bundle Canvas would refuse is a UsageError here (a deploy); otherwise
     the failed check is only reported in the result (``--dry-run``, ``bundle -o``).
-    ``beside_zip``: see :func:`mixpeek_cli.bundle.build.build_bundle`.
     """
     from mixpeek_cli.bundle.build import build_bundle
     from mixpeek_cli.bundle.canvas_check import SKIPPED, check_bundle
@@ -79,7 +75,6 @@ def prepare_bundle(
         # --ref bundles a temporary checkout: a path no later run will bundle again.
         use_cache=request.ref is None,
         rules=output_rules(root, output_dir) if output_dir else None,
-        beside_zip=beside_zip,
     )
     try:
         if request.bundle_check:

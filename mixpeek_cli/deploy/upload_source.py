@@ -30,11 +30,8 @@ def deploy_bundle(
     trace: Callable[[str], None] | None,
     root: Path,
     git: GitInfo,
-    beside_zip: Callable[[], None] | None = None,
 ) -> DeployResult:
-    """Bundle ``root`` (the working tree, or a commit's files) and deploy it.
-
-    ``beside_zip`` runs on a thread while the zip is written (if one is)."""
+    """Bundle ``root`` (the working tree, or a commit's files) and deploy it."""
     message = resolve_message(request.message, git)
 
     from mixpeek_cli.deploy.prepare import prepare_bundle
@@ -46,7 +43,6 @@ def deploy_bundle(
             reporter,
             root=root,
             refuse=not request.dry_run,
-            beside_zip=beside_zip,
         )
     except KeyboardInterrupt:  # a Ctrl-C during the build says so itself (Interrupted)
         raise Interrupted(
