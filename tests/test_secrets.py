@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import string
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -208,6 +211,27 @@ def make_file(tmp_path: Path, rel: str, content: str = "x") -> BundleFile:
 )
 def test_secret_bearing_files(tmp_path, rel, content, secret):
     assert (secret_reason(make_file(tmp_path, rel, content)) is not None) is secret
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs CPU affinity (Linux)")
+def test_a_scan_child_is_started_only_when_a_second_core_is_free():
+    # A fresh interpreter pinned to one core (as `taskset -c 0` runs the CLI), then to all.
+    probe = (
+        "import os, sys; cores = sorted(os.sched_getaffinity(0));"
+        " os.sched_setaffinity(0, cores[: int(sys.argv[1])] or cores);"
+        " from mixpeek_cli.bundle.secrets.worker import child_from_bytes;"
+        " print(child_from_bytes())"
+    )
+
+    def threshold(cores: int) -> int:
+        out = subprocess.run([sys.executable, "-c", probe, str(cores)], capture_output=True)
+        return int(out.stdout)
+
+    from mixpeek_cli.bundle.secrets.worker import IN_PROCESS_BYTES
+
+    assert threshold(1) == sys.maxsize  # one core: the scan always runs in-process
+    if len(os.sched_getaffinity(0)) > 1:
+        assert threshold(0) == IN_PROCESS_BYTES
 
 
 def test_the_scan_runs_in_a_child_and_falls_back_to_scanning_here(tmp_path):

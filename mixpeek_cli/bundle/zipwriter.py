@@ -30,6 +30,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, Protocol
 
+from mixpeek_cli.bundle.cores import usable_cores
 from mixpeek_cli.bundle.deflate import Deflater, active
 from mixpeek_cli.bundle.files import FileChanged
 from mixpeek_cli.bundle.zipformat import (
@@ -70,10 +71,7 @@ class SourceFile(Protocol):
 
 
 def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def _stored_is_better(probe_size: int, sample_size: int) -> bool:

@@ -110,9 +110,9 @@ class SecretGuard:
     @property
     def warm_at(self) -> int:
         """Bytes of files from which the scan runs in a child: :meth:`warm` pays from there."""
-        from mixpeek_cli.bundle.secrets.worker import IN_PROCESS_BYTES
+        from mixpeek_cli.bundle.secrets.worker import child_from_bytes
 
-        return IN_PROCESS_BYTES
+        return child_from_bytes()
 
     def warm(self) -> None:
         """Start the scan's child now, for a scan asked for later (the walk is still going)."""

@@ -23,6 +23,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from mixpeek_cli.bundle.cores import usable_cores
 from mixpeek_cli.bundle.secrets.scan import Finding, ScanFile, scan_files
 from mixpeek_cli.errors import UsageError
 
@@ -30,6 +31,15 @@ POLL_SECONDS = 0.05
 # Starting the child costs ~30 ms; a scan of less than this takes less than that on
 # one core, so it is done here (the zip of such a tree is written in a few ms).
 IN_PROCESS_BYTES = 2 * 1024 * 1024
+
+
+def child_from_bytes() -> int:
+    """The files' size from which the scan runs in a child: never on a single core.
+
+    A child pays only on a core the zip writer leaves free: on a 90 MiB text tree it
+    saved 30 % with two cores and cost 9 % on one (docs/performance.md).
+    """
+    return IN_PROCESS_BYTES if usable_cores() > 1 else sys.maxsize
 
 
 _BOOT = (
@@ -99,14 +109,17 @@ def scan_in_child(
     files: Sequence[ScanFile],
     stop: threading.Event | None = None,
     *,
-    in_process_below: int = IN_PROCESS_BYTES,
+    in_process_below: int | None = None,
     started: ScanChild | None = None,
 ) -> list[Finding]:
     """``scan_files(files)``, computed by a child interpreter; in-process if none starts,
-    or when the files hold fewer than ``in_process_below`` bytes (a child would not pay).
+    or when the files hold fewer than ``in_process_below`` bytes (a child would not pay;
+    default :func:`child_from_bytes`).
 
     ``started``: a child started earlier, used if it was; the caller still closes it.
     """
+    if in_process_below is None:
+        in_process_below = child_from_bytes()
     if sum(f.size for f in files) < in_process_below:
         return scan_files(files, stop)
     payload = json.dumps([[f.path, os.fspath(f.source), f.size] for f in files]).encode()
