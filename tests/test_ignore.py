@@ -294,3 +294,37 @@ def test_output_dir_rules_drop_what_would_exclude_the_output_itself(tmp_path: Pa
     # Line numbers stay those of the file, for explanations.
     explained = rules.explain("app.js.map")
     assert explained is not None and explained.line == 5
+
+
+def test_the_defaults_alone_are_decided_exactly_as_pathspec_decides_them() -> None:
+    """Without an ignore file the defaults are matched without pathspec (start-up); every
+    path of up to three components made of the names that matter, as a file and as a
+    directory, under no prefix and under one, gets pathspec's verdict and deciding rule."""
+    import itertools
+
+    from mixpeek_cli.bundle.ignore import DEFAULT_EXCLUDES, IgnoreRules, _Source
+
+    names = [
+        "a", "node_modules", ".git", "venv", ".venv", "x.pyc", ".pyc", ".DS_Store", ".env",
+        ".env.local", ".env.example", ".envrc", ".env.", "env", "b.py", "__pycache__", "x.pyc.txt",
+    ]  # fmt: skip
+    for prefix in ("", "sub/dir"):
+        sources = [_Source(DEFAULTS_SOURCE, prefix, DEFAULT_EXCLUDES, is_default=True)]
+        fast = IgnoreRules(prefix, sources)
+        # One more rule that matches nothing: pathspec decides.
+        slow = IgnoreRules(prefix, [*sources, _Source("one", prefix, ("!never-matches-xyz",))])
+        assert fast._defaults is not None and slow._defaults is None
+        checked = 0
+        for depth in (1, 2, 3):
+            for parts in itertools.product(names, repeat=depth):
+                rel = "/".join(parts)
+                for is_dir in (False, True):
+                    verdict = fast.explain(rel, is_dir=is_dir)
+                    expected = slow.explain(rel, is_dir=is_dir)
+                    assert (verdict and verdict.pattern) == (expected and expected.pattern), rel
+                    excluded = fast.is_excluded_dir(rel) if is_dir else fast.is_excluded_file(rel)
+                    wanted = slow.is_excluded_dir(rel) if is_dir else slow.is_excluded_file(rel)
+                    assert excluded == wanted, (prefix, rel, is_dir)
+                    checked += 1
+        assert fast.is_excluded_dir("") == slow.is_excluded_dir("")
+        assert checked == 2 * (17 + 17**2 + 17**3)
