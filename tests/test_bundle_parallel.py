@@ -193,10 +193,11 @@ def test_already_compressed_content_is_stored_not_deflated(
         assert zf.read("weights.txt") == noise
 
 
-def test_a_file_that_grows_during_bundling_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["deflated", "stored"])  # by the workers; by the writer
+def test_a_file_that_grows_during_bundling_is_refused(tmp_path: Path, kind: str) -> None:
     from mixpeek_cli.errors import UsageError
 
-    data = b"x" * (2 * MIB)
+    data = b"x" * (2 * MIB) if kind == "deflated" else random.Random(5).randbytes(2 * MIB)
     (tmp_path / "big.log").write_bytes(data + b"more")
     stale = BundleFile("big.log", tmp_path / "big.log", len(data), False)
     with pytest.raises(UsageError, match="changed while"):

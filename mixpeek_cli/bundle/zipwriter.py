@@ -15,7 +15,9 @@ The rule (docs/bundle.md, "The zip is deterministic"), per file:
 Probe and chunks use one compressor, :func:`mixpeek_cli.bundle.deflate.active`:
 zlib-ng, or zlib where it cannot be loaded. Worker threads read and
 compress (both release the GIL); the calling thread writes
-entries strictly in bundle order. At most two chunks' worth of input per worker (and
+entries strictly in bundle order. A file of more than one chunk is probed as the jobs are
+planned: a stored one is copied by the calling thread itself when its turn comes (no
+worker has anything to do for it). At most two chunks' worth of input per worker (and
 never less than :data:`MIN_IN_FLIGHT`) is being worked on at once, so memory does not
 grow with the bundle.
 """
@@ -157,28 +159,31 @@ def _small_batch(deflater: Deflater, files: Sequence[SourceFile]) -> list[_Piece
     return pieces
 
 
+def _probe(deflater: Deflater, file: SourceFile, chunk_size: int) -> int:
+    """The method of a multi-chunk file, by the rule: its sample's probe (read here)."""
+    sample_size = min(chunk_size, SAMPLE_SIZE)
+    sample = _read(file, 0, sample_size)
+    if len(sample) != sample_size:
+        raise _changed(file)
+    comp = deflater.compressobj()
+    probe = comp.compress(sample) + comp.flush(deflater.finish)
+    return STORED if _stored_is_better(len(probe), sample_size) else DEFLATED
+
+
 def _chunk_job(
-    deflater: Deflater,
-    file: SourceFile,
-    index: int,
-    count: int,
-    chunk_size: int,
-    decided: Future[int],
+    deflater: Deflater, file: SourceFile, index: int, count: int, chunk_size: int
 ) -> _Piece:
-    """Chunk ``index`` of a multi-chunk file; chunk 0 decides the method for all of them."""
+    """Chunk ``index`` of a multi-chunk file the plan found is to be deflated."""
     start = index * chunk_size
     last = index == count - 1
     want = file.size - start if last else chunk_size
     if index == 0:
-        try:
-            first = _read(file, 0, want)
-            if len(first) != want:
-                raise _changed(file)
-            method, payload = _first_chunk(deflater, first, last)
-        except BaseException as exc:
-            decided.set_exception(exc)
-            raise
-        decided.set_result(method)
+        first = _read(file, 0, want)
+        if len(first) != want:
+            raise _changed(file)
+        method, payload = _first_chunk(deflater, first, last)
+        if method != DEFLATED:  # its sample is not what the plan probed: it changed
+            raise _changed(file)
         return _Piece(method, payload, first, 0)
     lead = min(WINDOW_SIZE, start)
     block = _read(file, start - lead, lead + want + (1 if last else 0))
@@ -186,11 +191,25 @@ def _chunk_job(
         raise _changed(file)
     view = memoryview(block)  # slices without copying the chunk
     data = view[lead:]
-    # Chunk 0 was submitted earlier, so it is running or done: this wait cannot deadlock.
-    method = decided.result()
-    if method == STORED:
-        return _Piece(method, data, data, 0)
-    return _Piece(method, deflater.chunk(data, view[:lead], last), data, 0)
+    return _Piece(DEFLATED, deflater.chunk(data, view[:lead], last), data, 0)
+
+
+def _copy_stored(out: _Entries, file: SourceFile, block_size: int) -> None:
+    """Write a big stored file straight from disk, on the writer's thread.
+
+    Its chunks would only be read by the workers and handed back: the hand-offs cost 22%
+    on a media-heavy dist (docs/performance.md), and the writer reads while the workers
+    deflate what comes after it.
+    """
+    count = -(-file.size // block_size)
+    for index in range(count):
+        start = index * block_size
+        last = index == count - 1
+        want = file.size - start if last else block_size
+        data = _read(file, start, want + (1 if last else 0))  # one more: a file that grew
+        if len(data) != want:
+            raise _changed(file)
+        out.chunk(file, index, count, _Piece(STORED, data, data, 0))
 
 
 class _Sink:
@@ -276,18 +295,19 @@ class _Sink:
 
 @dataclass(frozen=True)
 class _Unit:
-    """One job for the pool: a batch of small files, or one chunk of a big file."""
+    """One job: a batch of small files or one chunk of a big file for the pool, or a big
+    stored file for the writer itself (``stored``)."""
 
     cost: int  # input bytes it holds while in flight
     batch: list[SourceFile]
     file: SourceFile | None = None
     index: int = 0
     count: int = 1
-    decided: Future[int] | None = None
+    stored: bool = False
 
 
-def _plan(files: Sequence[SourceFile], chunk_size: int) -> Iterator[_Unit]:
-    """The jobs, in bundle order; a big file's chunks share the future of its method."""
+def _plan(files: Sequence[SourceFile], chunk_size: int, deflater: Deflater) -> Iterator[_Unit]:
+    """The jobs, in bundle order; a big file's method is probed as it is planned."""
     batch: list[SourceFile] = []
     batch_bytes = 0
     for file in files:
@@ -302,10 +322,12 @@ def _plan(files: Sequence[SourceFile], chunk_size: int) -> Iterator[_Unit]:
             yield _Unit(batch_bytes, batch)
             batch, batch_bytes = [], 0
         count = -(-file.size // chunk_size)
-        decided: Future[int] = Future()
+        if _probe(deflater, file, chunk_size) == STORED:
+            yield _Unit(0, [], file, stored=True)
+            continue
         for index in range(count):
             part = min(chunk_size, file.size - index * chunk_size)
-            yield _Unit(part, [], file, index, count, decided)
+            yield _Unit(part, [], file, index, count)
     if batch:
         yield _Unit(batch_bytes, batch)
 
@@ -313,7 +335,7 @@ def _plan(files: Sequence[SourceFile], chunk_size: int) -> Iterator[_Unit]:
 @dataclass(frozen=True)
 class _Job:
     unit: _Unit
-    future: Future[list[_Piece]] | Future[_Piece]
+    future: Future[list[_Piece]] | Future[_Piece] | None  # None: the writer's own
 
 
 class _Entries:
@@ -388,7 +410,7 @@ def write_entries(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque[_Job] = deque()
         in_flight = 0
-        planned = _plan(files, chunk_size)
+        planned = _plan(files, chunk_size, deflater)
 
         def submit_more() -> None:
             nonlocal in_flight
@@ -396,19 +418,12 @@ def write_entries(
                 unit = next(planned, None)
                 if unit is None:
                     return
-                future: Future[list[_Piece]] | Future[_Piece]
+                future: Future[list[_Piece]] | Future[_Piece] | None = None
                 if unit.file is None:
                     future = pool.submit(_small_batch, deflater, unit.batch)
-                else:
-                    assert unit.decided is not None
+                elif not unit.stored:
                     future = pool.submit(
-                        _chunk_job,
-                        deflater,
-                        unit.file,
-                        unit.index,
-                        unit.count,
-                        chunk_size,
-                        unit.decided,
+                        _chunk_job, deflater, unit.file, unit.index, unit.count, chunk_size
                     )
                 pending.append(_Job(unit, future))
                 in_flight += unit.cost
@@ -417,6 +432,11 @@ def write_entries(
             submit_more()
             while pending:
                 job = pending.popleft()
+                if job.future is None:
+                    assert job.unit.file is not None
+                    _copy_stored(out, job.unit.file, max(chunk_size, _IO_CHUNK))
+                    submit_more()
+                    continue
                 result = job.future.result()
                 in_flight -= job.unit.cost
                 submit_more()
