@@ -44,6 +44,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "bundle",
         "Write the bundle `mixpeek deploy` would upload (after the build), and print its summary.",
     ),
+    "dev": (
+        "mixpeek_cli.commands.dev",
+        "dev",
+        "Run the app in PATH on this machine as Canvas does: pages, /api, server functions.",
+    ),
     "emulator": (
         "mixpeek_cli.commands.emulator",
         "emulator",
@@ -70,7 +75,21 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "logs",
         "Print the running app's logs on stdout, oldest first, one entry per line.",
     ),
-    "apps": ("mixpeek_cli.commands.apps", "apps_app", "The apps your key can see."),
+    "apps": (
+        "mixpeek_cli.commands.apps",
+        "apps_app",
+        "The apps your key can see: list, create, show, rename, delete.",
+    ),
+    "env": (
+        "mixpeek_cli.commands.env_vars",
+        "env_app",
+        "The app's env vars, public in every page: list, set, rm, pull, push.",
+    ),
+    "secrets": (
+        "mixpeek_cli.commands.app_secrets",
+        "secrets_app",
+        "The app's server secrets, for its server functions only: list, set, rm.",
+    ),
     "open": (
         "mixpeek_cli.commands.apps",
         "open_app",
@@ -100,6 +119,26 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "the API takes the key for the app (GET /v1/apps/{app_id}): its slug and URLs.",
     ),
     "hooks": ("mixpeek_cli.commands.hooks", "hooks_app", "Deploy from a git pre-push hook."),
+    "domains": (
+        "mixpeek_cli.commands.domains",
+        "domains_app",
+        "The app's custom domains: list, add (prints the DNS records), verify, remove.",
+    ),
+    "git": (
+        "mixpeek_cli.commands.git_repo",
+        "git_app",
+        "The GitHub repository the app deploys from: connect, disconnect, status.",
+    ),
+    "team": (
+        "mixpeek_cli.commands.team",
+        "team_app",
+        "Who works on the app: members, invitations, roles.",
+    ),
+    "stats": (
+        "mixpeek_cli.commands.stats",
+        "stats",
+        "The app's health: pageviews, events, errors over time, Web Vitals, recent errors.",
+    ),
 }
 
 
@@ -159,6 +198,8 @@ class LazyGroup(TyperGroup):
         # meta is shared with the sub-commands' contexts.
         before_dashes = args[: args.index("--")] if "--" in args else args
         ctx.meta[_JSON_KEY] = "--json" in before_dashes
+        if "--watch" in before_dashes:
+            args = with_watch_default(args)
         prime(self)  # the root's own options (--help, completion) are plain flags too
         with _usage_errors_as_json(ctx):
             return super().parse_args(ctx, args)
@@ -195,6 +236,22 @@ def _usage_errors_as_json(ctx: Any) -> Iterator[None]:
             sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
             sys.stdout.flush()
         raise
+
+
+def with_watch_default(args: list[str]) -> list[str]:
+    """``args`` with the default DURATION after a bare ``--watch`` (one followed by another
+    flag, by PATH or by nothing): click has no option whose value may be left out."""
+    from mixpeek_cli.commands.watching import DEFAULT_WATCH, DURATION
+
+    out: list[str] = []
+    for index, arg in enumerate(args):
+        out.append(arg)
+        if arg == "--":
+            return out + args[index + 1 :]
+        after = args[index + 1] if index + 1 < len(args) else ""
+        if arg == "--watch" and not (after and DURATION.fullmatch(after.lower())):
+            out.append(DEFAULT_WATCH)
+    return out
 
 
 def short_help(text: str, limit: int) -> str:

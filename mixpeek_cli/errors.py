@@ -10,6 +10,7 @@ command layer, ``mixpeek_cli.commands.layer``).
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 
 class ExitCode(enum.IntEnum):
@@ -21,6 +22,7 @@ class ExitCode(enum.IntEnum):
     TIMEOUT = 3
     AUTH = 4
     API = 5
+    UNHEALTHY = 6
     INTERRUPTED = 130
 
 
@@ -75,6 +77,7 @@ class ApiError(MixpeekError):
         status_code: int | None = None,
         error_type: str | None = None,
         code: str | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.status_code = status_code
@@ -82,6 +85,8 @@ class ApiError(MixpeekError):
         # answer was not one (a proxy's page, a server that does not speak the API).
         self.error_type = error_type
         self.code = code
+        # ``error.details`` (e.g. a tier limit's ``limit`` and ``count``); empty when none.
+        self.details: dict[str, Any] = details or {}
 
 
 class UploadError(MixpeekError):
@@ -98,6 +103,12 @@ class Interrupted(MixpeekError):
     def __init__(self, message: str, *, hint: str | None = None, deploy_id: str | None = None):
         super().__init__(message, hint=hint)
         self.deploy_id = deploy_id
+
+
+class WatchTimeout(MixpeekError):
+    """``--timeout`` ran out while a live version was being watched (``--watch``)."""
+
+    exit_code = ExitCode.TIMEOUT
 
 
 class DeadlineReached(ApiError):

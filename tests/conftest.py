@@ -56,6 +56,7 @@ def emu(emulator: Emulator) -> Iterator[Emulator]:
         "stream_stall_after": None,
         "smoke_test_errors": None,
         "unknown_apps": None,
+        "max_apps": None,
         "expired_urls": 0,
         "bad_signature_urls": 0,
         "client_s3_endpoint_url": None,

@@ -55,9 +55,12 @@ class Operation:
     method: str
     pattern: str  # the path, a regular expression matched in full
     request: str | None  # the request model's module (None: the call takes no body)
-    response: str | None  # the answer's model's module (None: not JSON, e.g. SSE)
+    response: str | None  # the answer's model's module (None: not JSON, e.g. SSE; UNTYPED)
     items: tuple[str, str] | None = None  # (key, model module) of an untyped list's items
 
+
+# An answer the SDK types ``object``: any JSON object (no model to check it against).
+UNTYPED = "object"
 
 # The calls the emulator serves and those later issues add (checked when they appear).
 OPERATIONS = (
@@ -72,6 +75,7 @@ OPERATIONS = (
     Operation("POST", r"/v1/apps", "create_app_request", "app_response"),
     Operation("GET", _APP, None, "app_response"),
     Operation("PATCH", _APP, "update_app_request", "app_response"),
+    Operation("DELETE", _APP, None, "generic_delete_response"),
     Operation(
         "GET",
         rf"{_APP}/versions",
@@ -90,10 +94,21 @@ OPERATIONS = (
     ),
     Operation("POST", rf"{_APP}/promote", None, "promote_response"),
     Operation("GET", rf"{_APP}/logs", None, "app_logs_response"),
+    Operation("GET", rf"{_APP}/domains", None, "list_domains_response"),
     Operation("POST", rf"{_APP}/domains", "add_domain_request", "domain_response"),
-    Operation("POST", rf"{_APP}/connect-repo", "connect_repo_request", None),
+    Operation("POST", rf"{_APP}/domains/{_ID}/verify", None, "domain_response"),
+    Operation("DELETE", rf"{_APP}/domains/{_ID}", None, "generic_delete_response"),
+    Operation("POST", rf"{_APP}/connect-repo", "connect_repo_request", UNTYPED),
+    Operation("DELETE", rf"{_APP}/connect-repo", None, UNTYPED),
+    Operation("GET", rf"{_APP}/github/install-url", None, UNTYPED),
+    Operation("GET", rf"{_APP}/users", None, "list_users_response"),
     Operation("POST", rf"{_APP}/users/invite", "invite_user_request", "app_invitation_response"),
+    Operation("GET", rf"{_APP}/users/invitations", None, "list_invitations_response"),
+    Operation("DELETE", rf"{_APP}/users/invitations/{_ID}", None, "generic_delete_response"),
+    Operation("DELETE", rf"{_APP}/users/{_ID}", None, "generic_delete_response"),
     Operation("PATCH", rf"{_APP}/users/{_ID}/role", "update_role_request", "app_user_response"),
+    Operation("GET", rf"{_APP}/error-rate", None, "error_rate_response"),
+    Operation("GET", rf"{_APP}/analytics", None, "app_analytics_response"),
 )
 
 
@@ -270,6 +285,9 @@ def check(exchange: dict[str, Any]) -> list[str]:
     elif answered:
         if op is not None and op.response is None:
             found.append("answer: JSON where the operation answers none")
+        elif op is not None and op.response == UNTYPED:
+            if not isinstance(answer, dict):
+                found.append(f"answer: the SDK's `object`, got {type(answer).__name__}")
         elif op is not None and op.response is not None:
             found += conforms(model(op.response), answer, "answer")
             if op.items is not None and isinstance(answer, dict):

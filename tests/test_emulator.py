@@ -892,6 +892,7 @@ def test_config_endpoint_round_trips(control: httpx.Client) -> None:
         "stream_stall_after": None,
         "smoke_test_errors": None,
         "unknown_apps": None,
+        "max_apps": None,
     }
     changed = control.post("/config", json={"stream_cut_after": 3, "stream_stall_after": 2})
     assert (changed.json()["stream_cut_after"], changed.json()["stream_stall_after"]) == (3, 2)

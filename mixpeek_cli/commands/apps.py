@@ -1,4 +1,6 @@
 """`mixpeek apps list` and `mixpeek open`: the apps the key can see, and where one is served.
+The group's other commands (create, delete, rename, show) are in app_admin.py and
+app_show.py, registered here.
 
 Ids, slugs and titles are the service's text: shown through
 :func:`~mixpeek_cli.printable.printable`, and in a table as plain text, never as markup.
@@ -12,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mixpeek_cli.commands import app_admin, app_show
 from mixpeek_cli.commands.layer import Run, command
 from mixpeek_cli.printable import printable
 
@@ -66,6 +69,12 @@ def list_apps(
 ) -> dict[str, Any]:
     """List the apps: id, slug, title and production URL (a table on a terminal)."""
     return {"apps": fetch_apps(run, search=search)}
+
+
+apps_app.command("create")(app_admin.create)
+apps_app.command("show")(app_show.show)
+apps_app.command("rename")(app_admin.rename)
+apps_app.command("delete")(app_admin.delete)
 
 
 def cell(value: str | None) -> str:

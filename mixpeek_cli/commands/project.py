@@ -225,23 +225,11 @@ def link(
     """Without APP_ID (run it in the app's directory), on a terminal, it lists your apps
     (mixpeek apps list) to choose from.
     """
-    from mixpeek_cli.config.project_file import set_keys
+    from mixpeek_cli.commands.linking import link_directory
     from mixpeek_cli.deploy.request import check_directory
 
     root = check_directory(path)
-    chosen = app_id or _pick_app(run)
-    _validate(root, chosen, None)
-    written = set_keys(root, {"app_id": chosen})
-    previous = written.previous.get("app_id")
-    if previous is not None:
-        run.reporter.info(f"app_id was {previous!r}, now {chosen!r}")
-    run.reporter.info(f"linked {root} to app {chosen} in {written.path}")
-    return {
-        "path": str(written.path),
-        "created": written.created,
-        "app_id": chosen,
-        "previous_app_id": previous,
-    }
+    return link_directory(run, root, app_id or _pick_app(run))
 
 
 def _pick_app(run: Run) -> str:

@@ -16,9 +16,13 @@ from fastapi.responses import JSONResponse
 from sse_starlette.sse import EventSourceResponse
 
 from mixpeek_cli.emulator import storage
+from mixpeek_cli.emulator.admin_controls import admin_control_router
+from mixpeek_cli.emulator.apps_admin import add_app_admin_routes
 from mixpeek_cli.emulator.builder import BuildPlan, start_build
 from mixpeek_cli.emulator.controls import control_router
+from mixpeek_cli.emulator.domains_api import add_domain_routes
 from mixpeek_cli.emulator.errors import ApiError, error_body, not_found
+from mixpeek_cli.emulator.health_api import add_health_routes
 from mixpeek_cli.emulator.history_api import add_history_routes
 from mixpeek_cli.emulator.idempotency import idempotent
 from mixpeek_cli.emulator.logstream import log_stream
@@ -35,8 +39,10 @@ from mixpeek_cli.emulator.models import (
     VerifyUploadResponse,
 )
 from mixpeek_cli.emulator.records import Deploy, new_id, utc_now
+from mixpeek_cli.emulator.repo_api import add_repo_routes
 from mixpeek_cli.emulator.site_server import SiteRouter
 from mixpeek_cli.emulator.state import EmulatorState
+from mixpeek_cli.emulator.team_api import add_team_routes
 from mixpeek_cli.emulator.uploads import Signers, upload_url, verify_upload
 
 if TYPE_CHECKING:
@@ -50,7 +56,7 @@ def create_app(state: EmulatorState, s3: S3Client | None = None) -> FastAPI:
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
-        body = error_body(exc.status, exc.error_type, exc.message, exc.code)
+        body = error_body(exc.status, exc.error_type, exc.message, exc.code, exc.details)
         return JSONResponse(body, exc.status)
 
     app.add_middleware(RecordAndFault, state=state)
@@ -58,6 +64,7 @@ def create_app(state: EmulatorState, s3: S3Client | None = None) -> FastAPI:
     app.add_middleware(SiteRouter, state=state)
     app.include_router(_api_router(state, s3_client))
     app.include_router(control_router(state))
+    app.include_router(admin_control_router(state))
     return app
 
 
@@ -151,10 +158,15 @@ def _api_router(state: EmulatorState, s3: S3Client) -> APIRouter:
             total_count=len(apps),
             limit=limit,
             offset=offset,
-            max_apps=None,
+            max_apps=state.config.max_apps,
         )
 
     add_history_routes(router, state, signers)
+    add_domain_routes(router, state)
+    add_repo_routes(router, state)
+    add_team_routes(router, state)
+    add_health_routes(router, state)
+    add_app_admin_routes(router, state)
     return router
 
 

@@ -35,7 +35,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from mixpeek_cli.emulator.bundles import BundleError, open_bundle
 from mixpeek_cli.emulator.models import DeployStatus
-from mixpeek_cli.emulator.sites import app_slug
 from mixpeek_cli.emulator.smoke import smoke_test
 from mixpeek_cli.emulator.state import EmulatorState
 from mixpeek_cli.emulator.storage import MISSING_CODES
@@ -128,7 +127,7 @@ class _Build:
             )
         smoke = smoke_test(
             self.state.api_base_url,
-            app_slug(plan.app_id),
+            self.state.slug_of(plan.app_id),
             plan.environment,
             plan.smoke_test_errors,
         )

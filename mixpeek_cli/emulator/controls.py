@@ -15,7 +15,7 @@ from mixpeek_cli.emulator.models import (
     RuntimeLogSpec,
 )
 from mixpeek_cli.emulator.records import RuntimeLog
-from mixpeek_cli.emulator.sites import app_slug, site_url
+from mixpeek_cli.emulator.sites import site_url
 from mixpeek_cli.emulator.state import EmulatorState
 
 
@@ -105,8 +105,8 @@ def control_router(state: EmulatorState) -> APIRouter:
         return [
             {
                 **site.summary(),
-                "slug": app_slug(site.app_id),
-                "url": site_url(state.api_base_url, app_slug(site.app_id), site.environment),
+                "slug": state.slug_of(site.app_id),
+                "url": site_url(state.api_base_url, state.slug_of(site.app_id), site.environment),
             }
             for site in state.sites.all()
         ]

@@ -136,12 +136,28 @@ class AppMeta(BaseModel):
     description: str | None = None
 
 
+class ApiAllowRule(BaseModel):
+    """The SDK's ApiAllowRule: one widening of the ``/api`` proxy's allowlist."""
+
+    model_config = STRICT_BODY
+
+    methods: list[str] | None = None
+    pattern: str
+
+
 class BuildConfig(BaseModel):
-    """The SDK's BuildConfig, as answered: ``secrets`` values always ``***``."""
+    """The SDK's BuildConfig, as answered: ``secrets`` values always ``***``. Also the
+    request's ``build_config`` (strict); the legacy keys only when they were sent."""
+
+    model_config = STRICT_BODY
 
     env_vars: dict[str, str] | None = None
     secrets: dict[str, str] | None = None
     asset_prefix: str | None = None
+    api_allow: list[ApiAllowRule] | None = None
+    entry: str | None = None
+    framework: Literal["react"] | None = None
+    tailwind: bool | None = None
 
 
 class EnvironmentServing(BaseModel):
@@ -199,6 +215,10 @@ class AppListItem(BaseModel):
     template: str
     custom_domains: list[dict[str, Any]]
     build_config: BuildConfig | None
+    auth_config: dict[str, Any] | None = None
+    monitoring_config: dict[str, Any] | None = None
+    repo_url: str | None = None  # the connected GitHub repository (emulator/repo_api.py)
+    repo_branch: str | None = None
     environments: dict[str, EnvironmentServing]
     created_at: str
     updated_at: str
@@ -208,7 +228,6 @@ class App(AppListItem):
     """The SDK's AppResponse (``GET /v1/apps/{app_id}``): the list item and the legacy
     page fields it requires, empty, and the app's versions."""
 
-    auth_config: dict[str, Any] | None
     sections: list[dict[str, Any]]
     custom_html: str | None
     hero: dict[str, Any] | None
@@ -376,6 +395,7 @@ class ConfigUpdate(BaseModel):
     stream_stall_after: int | None = Field(default=None, ge=0)
     smoke_test_errors: list[str] | None = None
     unknown_apps: list[str] | None = None
+    max_apps: int | None = Field(default=None, ge=0)
 
 
 # The settings a null in ``POST /_emulator/config`` resets; elsewhere null means "unchanged".
@@ -388,6 +408,7 @@ NULLABLE_SETTINGS = frozenset(
         "stream_stall_after",
         "smoke_test_errors",
         "unknown_apps",
+        "max_apps",
     }
 )
 

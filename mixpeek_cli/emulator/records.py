@@ -57,6 +57,9 @@ class EmulatorConfig:
     smoke_test_errors: list[str] | None = None
     # GET /v1/apps/{app_id} answers 404 for these ids (and GET /v1/apps leaves them out).
     unknown_apps: list[str] | None = None
+    # The tier's limit of apps (GET /v1/apps's max_apps): POST /v1/apps past it is a 400
+    # with limit and count in details. None: unlimited.
+    max_apps: int | None = None
 
 
 @dataclass
@@ -70,6 +73,13 @@ class AppRecord:
     is_active: bool = True
     env_vars: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
+    # Set by POST /v1/apps and a PATCH of the slug; None: the app id's slug form
+    # (``sites.app_slug``), for an app first seen in a call.
+    slug: str | None = None
+    # build_config's keys other than env_vars and secrets (api_allow, asset_prefix, ...).
+    build_other: dict[str, Any] = field(default_factory=dict)
+    auth_config: dict[str, Any] | None = None
+    monitoring_config: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,6 @@ from mixpeek_cli.emulator.builder import (
 from mixpeek_cli.emulator.errors import ApiError, not_found
 from mixpeek_cli.emulator.models import RestoreRequest, RestoreStarted
 from mixpeek_cli.emulator.records import Deploy, new_id, utc_now
-from mixpeek_cli.emulator.sites import app_slug
 from mixpeek_cli.emulator.smoke import smoke_test
 from mixpeek_cli.emulator.state import EmulatorState
 from mixpeek_cli.emulator.versions import Version, asset_prefix
@@ -170,7 +169,7 @@ def _restore(state: EmulatorState, plan: _Plan) -> None:
         bundle_s3_key=version.bundle_s3_key,
     )
     smoke = smoke_test(
-        state.api_base_url, app_slug(version.app_id), plan.environment, plan.smoke_test_errors
+        state.api_base_url, state.slug_of(version.app_id), plan.environment, plan.smoke_test_errors
     )
     if state.stopping.is_set():
         raise Stopped

@@ -17,8 +17,10 @@ goes on to the API. For a path, in this order:
 
 Content types come from the file extension (below; ``application/octet-stream`` when
 unknown). Every HTML answer gets ``window.__MIXPEEK__`` set by a script inserted right
-after ``<head>`` (at the very start when there is no head), as the real service does.
-Nothing here is faulted by ``/_emulator/faults``.
+after ``<head>`` (at the very start when there is no head), as the real service does:
+the system variables and the app's env vars as they are at that moment, all but
+``MIXPEEK_API_KEY`` (it enables the ``/api`` proxy), never a secret. Nothing here is
+faulted by ``/_emulator/faults``.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import json
 import mimetypes
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePosixPath
@@ -98,10 +101,19 @@ def content_type(path: str) -> str:
     return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
 
 
-def mixpeek_globals_script(app_id: str, slug: str, environment: str) -> bytes:
-    """The ``<script>`` that sets ``window.__MIXPEEK__``, safe inside any HTML."""
+def mixpeek_globals_script(
+    app_id: str, slug: str, environment: str, env_vars: Mapping[str, str] | None = None
+) -> bytes:
+    """The ``<script>`` that sets ``window.__MIXPEEK__``, safe inside any HTML: the
+    system variables and the app's ``env_vars`` (the system ones win a name they share)."""
     value = json.dumps(
-        {"apiBaseUrl": API_BASE_URL, "appId": app_id, "slug": slug, "environment": environment}
+        {
+            **(env_vars or {}),
+            "apiBaseUrl": API_BASE_URL,
+            "appId": app_id,
+            "slug": slug,
+            "environment": environment,
+        }
     )
     # No "<", ">" or "&" can end the script or open a comment; U+2028/9 end JS lines.
     for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
@@ -157,6 +169,15 @@ class SiteRouter:
         answer = self._answer(method, path, address)
         if answer.status == FUNCTION_STATUS and _under(path, FUNCTIONS):
             self._log_function_call(address, method, path)
+        # A page served is a pageview in the app's analytics (health_store decides).
+        self.state.admin.health.served(
+            address.app_id,
+            method,
+            path,
+            answer.status,
+            answer.content_type,
+            headers.get("user-agent"),
+        )
         response_headers = [
             (b"content-type", answer.content_type.encode()),
             (b"content-length", str(len(answer.body)).encode()),
@@ -207,7 +228,7 @@ class SiteRouter:
             return site.published_at if site else None
 
         known = [*self.state.app_ids(), *(site.app_id for site in sites.all())]
-        return resolve_label(label, known, published_at)
+        return resolve_label(label, known, published_at, self.state.slug_of)
 
     def _answer(self, method: str, path: str, address: SiteAddress) -> _Answer:
         parts = path.split("/")
@@ -242,7 +263,10 @@ class SiteRouter:
         kind = content_type(found)
         body = site.files[found]
         if kind == HTML:
-            script = mixpeek_globals_script(site.app_id, address.slug, site.environment)
+            # The env vars as they are now (the runtime injects them at serve time),
+            # never the proxy's key, never a secret.
+            env_vars = self.state.page_env_vars(site.app_id)
+            script = mixpeek_globals_script(site.app_id, address.slug, site.environment, env_vars)
             body = inject(body, script)
         return _Answer(200, body, kind)
 

@@ -94,6 +94,12 @@ class SiteStore:
             sites = list(self._sites.values())
         return sorted(sites, key=lambda site: site.published_at)
 
+    def remove_app(self, app_id: str) -> None:
+        """Stop serving every environment of ``app_id`` (the app was deleted)."""
+        with self._lock:
+            for key in [key for key in self._sites if key[0] == app_id]:
+                del self._sites[key]
+
     def clear(self) -> None:
         with self._lock:
             self._sites.clear()

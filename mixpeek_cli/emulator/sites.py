@@ -60,6 +60,7 @@ def resolve_label(
     label: str,
     app_ids: Iterable[str],
     published_at: Callable[[str, str], datetime | None],
+    slug_of: Callable[[str], str] = app_slug,
 ) -> SiteAddress:
     """The site ``label`` names among ``app_ids`` (the apps seen, first seen first).
 
@@ -67,14 +68,15 @@ def resolve_label(
     production of the app whose slug it is; when no app has the staging reading's slug but
     one has the whole label as its slug, that app's production it is. Two app ids can share
     a slug: the one whose site in that environment was published last wins, else the one
-    seen first. ``published_at(app_id, environment)`` tells when a site was published.
+    seen first. ``published_at(app_id, environment)`` tells when a site was published;
+    ``slug_of(app_id)`` is the app's slug (its own, for an app created or renamed).
     """
     ids = list(dict.fromkeys(app_ids))
     readings = [("production", label)]
     if label.startswith(STAGING_PREFIX) and len(label) > len(STAGING_PREFIX):
         readings.insert(0, ("staging", label[len(STAGING_PREFIX) :]))
     for environment, slug in readings:
-        matches = [app_id for app_id in ids if app_slug(app_id) == slug]
+        matches = [app_id for app_id in ids if slug_of(app_id) == slug]
         if matches:
             app_id = _latest(matches, environment, published_at)
             return SiteAddress(label, slug, environment, app_id)

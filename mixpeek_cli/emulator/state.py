@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
+from mixpeek_cli.emulator.admin_state import AdminState
 from mixpeek_cli.emulator.models import (
     App,
     AppListItem,
@@ -55,7 +56,9 @@ __all__ = [
     "EmulatorConfig",
     "EmulatorState",
     "IdempotencyConflict",
+    "SlugTaken",
     "StoredAnswer",
+    "TierLimit",
 ]
 
 # Test instrumentation, empty in normal use: each is called with every finished /v1
@@ -66,6 +69,21 @@ __all__ = [
 EXCHANGE_OBSERVERS: list[Callable[[dict[str, Any]], None]] = []
 # What an answer shows instead of a secret's value, as the service does.
 MASKED = "***"
+# The env var that enables a site's /api proxy: never put in a page (API.md, runtime).
+PROXY_KEY = "MIXPEEK_API_KEY"
+
+
+class SlugTaken(Exception):
+    """Another app has the slug (slugs are unique across the service)."""
+
+
+class TierLimit(Exception):
+    """The ``max_apps`` setting allows no more apps."""
+
+    def __init__(self, limit: int, count: int) -> None:
+        super().__init__(f"{count} apps of {limit}")
+        self.limit = limit
+        self.count = count
 
 
 class EmulatorState:
@@ -82,6 +100,9 @@ class EmulatorState:
         self._config = copy.deepcopy(config) if config else EmulatorConfig()
         self._lock = threading.Lock()
         self._apps: dict[str, AppRecord] = {}
+        # Apps deleted with DELETE /v1/apps/{id}: a later call naming one no longer makes
+        # it exist again, as any other app id does.
+        self._deleted: set[str] = set()
         self._deploys: dict[str, Deploy] = {}
         self._faults: list[Fault] = []
         self._requests: list[dict[str, Any]] = []
@@ -105,6 +126,8 @@ class EmulatorState:
         self.stopping = threading.Event()
         # What each (app, environment) serves; it has its own lock.
         self.sites = SiteStore()
+        # Each app's domains, repository, team and analytics; their own locks.
+        self.admin = AdminState()
 
     # -- config -------------------------------------------------------------------------
 
@@ -175,12 +198,14 @@ class EmulatorState:
 
     def see_app(self, app_id: str) -> None:
         with self._lock:
-            self._apps.setdefault(app_id, AppRecord(created=utc_now()))
+            if app_id not in self._deleted:
+                self._apps.setdefault(app_id, AppRecord(created=utc_now()))
 
     def set_app(self, app_id: str, **changes: Any) -> None:
         """Change an app's ``title``, ``description``, ``is_active``, ``env_vars`` or
         ``secrets`` (the ``/_emulator/apps`` control); None leaves a field as it is."""
         with self._lock:
+            self._deleted.discard(app_id)
             record = self._apps.setdefault(app_id, AppRecord(created=utc_now()))
             for name, value in changes.items():
                 if not hasattr(record, name) or name in ("created", "updated"):
@@ -194,12 +219,12 @@ class EmulatorState:
         self.see_app(app_id)
         with self._lock:
             unknown = self._config.unknown_apps or ()
-        if app_id in unknown:
+            deleted = app_id in self._deleted
+        if app_id in unknown or deleted:
             return None
         item = self._app_item(app_id)
         return App(
             **item.model_dump(),
-            auth_config=None,
             sections=[],
             custom_html=None,
             hero=None,
@@ -234,8 +259,10 @@ class EmulatorState:
         with self._lock:
             record = copy.deepcopy(self._apps[app_id])
             newest = len(self._versions.get(app_id, []))
-        slug = app_slug(app_id)
+        slug = record.slug or app_slug(app_id)
         secrets = {name: MASKED for name in record.secrets}
+        repo = self.admin.repos.of_app(app_id)
+        build = {**record.build_other, "env_vars": dict(record.env_vars), "secrets": secrets}
         return AppListItem(
             app_id=app_id,
             slug=slug,
@@ -244,8 +271,12 @@ class EmulatorState:
             is_active=record.is_active,
             version=newest,
             template="blank",
-            custom_domains=[],
-            build_config=BuildConfig(env_vars=dict(record.env_vars), secrets=secrets),
+            custom_domains=self.admin.domains.custom_domains(app_id),
+            build_config=BuildConfig(**build),
+            auth_config=record.auth_config,
+            monitoring_config=record.monitoring_config,
+            repo_url=repo.repo_url if repo else None,
+            repo_branch=repo.branch if repo else None,
             environments={
                 env: EnvironmentServing(
                     deploy_id=deploy_id, asset_prefix=asset_prefix(app_id, number), version=number
@@ -271,6 +302,66 @@ class EmulatorState:
             for env, (dep, made) in found.items()
             if made is not None and made[0] == app_id
         }
+
+    # -- apps made, changed and deleted through the API (emulator/apps_admin.py) ---------
+
+    def slug_of(self, app_id: str) -> str:
+        """The app's slug: its own, else the app id's slug form."""
+        with self._lock:
+            record = self._apps.get(app_id)
+            return (record.slug if record else None) or app_slug(app_id)
+
+    def _slug_taken(self, slug: str, by_other_than: str | None = None) -> bool:
+        """Whether an app other than ``by_other_than`` has ``slug`` (``_lock`` held)."""
+        return any(
+            (record.slug or app_slug(app_id)) == slug
+            for app_id, record in self._apps.items()
+            if app_id != by_other_than
+        )
+
+    def add_app(self, app_id: str, record: AppRecord) -> None:
+        """Make a new app (POST /v1/apps); raises :class:`SlugTaken` or :class:`TierLimit`."""
+        with self._lock:
+            limit = self._config.max_apps
+            if limit is not None and len(self._apps) >= limit:
+                raise TierLimit(limit, len(self._apps))
+            if record.slug is None or self._slug_taken(record.slug):
+                raise SlugTaken(record.slug)
+            self._apps[app_id] = copy.deepcopy(record)
+
+    def change_app(
+        self, app_id: str, change: Callable[[AppRecord], None], *, dry_run: bool = False
+    ) -> AppRecord:
+        """Apply ``change`` to the app's record, atomically (PATCH); with ``dry_run`` the
+        app stays as it was. Returns the record as changed. Raises :class:`SlugTaken`
+        when the change gives it another app's slug, KeyError for an unknown app."""
+        with self._lock:
+            changed = copy.deepcopy(self._apps[app_id])
+            change(changed)
+            if changed.slug is not None and self._slug_taken(changed.slug, app_id):
+                raise SlugTaken(changed.slug)
+            if not dry_run:
+                changed.updated = utc_now()
+                self._apps[app_id] = copy.deepcopy(changed)
+            return changed
+
+    def delete_app(self, app_id: str) -> bool:
+        """Delete the app (its slug is free at once, its sites stop); False: no such app."""
+        with self._lock:
+            if self._apps.pop(app_id, None) is None:
+                return False
+            self._deleted.add(app_id)
+        self.sites.remove_app(app_id)
+        return True
+
+    def page_env_vars(self, app_id: str) -> dict[str, str]:
+        """The env vars a page of the app gets in ``window.__MIXPEEK__``: every one but
+        the proxy's key (never a secret: those are server-side only)."""
+        with self._lock:
+            record = self._apps.get(app_id)
+            env = dict(record.env_vars) if record else {}
+        env.pop(PROXY_KEY, None)
+        return env
 
     # -- deploys --------------------------------------------------------------------------
 

@@ -397,6 +397,25 @@ class ApiClient:
         data = self._request("GET", f"/v1/apps/{app_id}/logs", params=params)
         return parse_log_entries(data)
 
+    # -- the app's domains, repo, team and health (service/domains.py, repo.py, team.py,
+    # analytics.py make their calls through this one and parse the answers) ---------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
+        creates: str | None = None,
+    ) -> dict[str, Any]:
+        """One published call, retried as every call is; its JSON object. A POST carries
+        an ``Idempotency-Key``; ``creates``: see :meth:`_request`."""
+        key = str(uuid.uuid4()) if method == "POST" else None
+        return self._request(
+            method, path, json_body=json_body, params=params, idempotency_key=key, creates=creates
+        )
+
     # -- transport ----------------------------------------------------------------------
 
     def _request(

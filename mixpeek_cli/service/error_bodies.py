@@ -99,6 +99,7 @@ def failure_for(
         status_code=status,
         error_type=kind,
         code=code,
+        details=body.details if body else None,
     )
 
 
