@@ -1,7 +1,9 @@
 """Which frontend an app is, and so how it builds and where the build lands.
 
-`mixpeek init` writes what this finds as ``build_command`` and ``output_dir``. It reads
-only ``package.json`` (dependencies and devDependencies, the ``build`` script, the
+`mixpeek init` writes what this finds as ``build_command``, ``output_dir`` and
+``dev_command`` (what ``mixpeek dev`` starts, its port given by
+:func:`dev_command_for_port`). It reads only ``package.json`` (dependencies and
+devDependencies, the ``build`` and dev scripts, the
 ``packageManager`` field), which lockfile is present, Next.js's config (a plain text
 search for ``output: 'export'``) and whether there is an ``index.html``. Nothing is run,
 printed or asked; a missing, unreadable or invalid ``package.json`` means no detection.
@@ -43,6 +45,10 @@ class Frontend:
     reason: str  # what it was detected from
     # Set when the app as it stands will not deploy as a static site: what to change.
     note: str | None = None
+    # What serves the app while it is worked on (`mixpeek dev` starts it); None: nothing.
+    dev_command: str | None = None
+    # The framework's own port flags, "{port}" where the number goes (None: PORT only).
+    dev_port_args: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,17 +57,44 @@ class _Framework:
     package: str
     output_dir: str
     cli_build: str  # the framework's own build, when package.json has no build script
+    dev_script: str  # the package.json script that serves it while it is worked on
+    cli_dev: str  # the framework's own dev server, when package.json has no such script
+    port_args: str | None  # its port flags; None: it reads PORT from its environment
 
 
 # Most specific first: the frameworks that build on Vite come before it.
+# strictPort: Vite would take the next free port and answer where nobody proxies.
+_VITE_PORT = "--port {port} --strictPort"
 _FRAMEWORKS = (
-    _Framework("Next.js", "next", "out", "npx next build"),
-    _Framework("Astro", "astro", "dist", "npx astro build"),
-    _Framework("SvelteKit", "@sveltejs/kit", "build", "npx vite build"),
-    _Framework("Vue CLI", "@vue/cli-service", "dist", "npx vue-cli-service build"),
-    _Framework("Create React App", "react-scripts", "build", "npx react-scripts build"),
-    _Framework("Vite", "vite", "dist", "npx vite build"),
+    _Framework("Next.js", "next", "out", "npx next build", "dev", "npx next dev", "--port {port}"),
+    _Framework(
+        "Astro", "astro", "dist", "npx astro build", "dev", "npx astro dev", "--port {port}"
+    ),
+    _Framework(
+        "SvelteKit", "@sveltejs/kit", "build", "npx vite build", "dev", "npx vite dev", _VITE_PORT
+    ),
+    _Framework(
+        "Vue CLI",
+        "@vue/cli-service",
+        "dist",
+        "npx vue-cli-service build",
+        "serve",
+        "npx vue-cli-service serve",
+        "--port {port}",
+    ),
+    _Framework(
+        "Create React App",
+        "react-scripts",
+        "build",
+        "npx react-scripts build",
+        "start",
+        "npx react-scripts start",
+        None,
+    ),
+    _Framework("Vite", "vite", "dist", "npx vite build", "dev", "npx vite", _VITE_PORT),
 )
+# How each package manager runs a package.json script.
+_RUN_SCRIPT = {"npm": "npm run {}", "pnpm": "pnpm run {}", "yarn": "yarn {}", "bun": "bun run {}"}
 
 
 def detect_frontend(root: Path) -> Frontend | None:
@@ -111,6 +144,8 @@ def detect_frontend(root: Path) -> Frontend | None:
             output_dir=framework.output_dir,
             reason=f"{reason}; {how}",
             note=note,
+            dev_command=_dev_command(root, package, framework),
+            dev_port_args=framework.port_args,
         )
     return None
 
@@ -151,6 +186,34 @@ def _build_command(root: Path, package: dict[str, Any], cli_build: str) -> tuple
         if (root / lockfile).is_file():
             return command, f"its build script, with {command.split()[0]} ({lockfile})"
     return _RUN_BUILD["npm"], "its build script, with npm"
+
+
+def _dev_command(root: Path, package: dict[str, Any], framework: _Framework) -> str:
+    """The command that serves the app while it is worked on: its own script, with the
+    package manager its build uses, else the framework's own dev server."""
+    scripts = package.get("scripts")
+    script = scripts.get(framework.dev_script) if isinstance(scripts, dict) else None
+    if not isinstance(script, str) or not script.strip():
+        return framework.cli_dev
+    build, _ = _build_command(root, package, framework.cli_build)
+    manager = build.split()[0]
+    return _RUN_SCRIPT.get(manager, _RUN_SCRIPT["npm"]).format(framework.dev_script)
+
+
+def dev_command_for_port(command: str, port: int, frontend: Frontend | None) -> str:
+    """``command`` told to serve on ``port`` (which it also gets as ``PORT``).
+
+    A ``{port}`` in it is replaced by the number. Else, when it is the dev command
+    detection gives for ``frontend``, the framework's own port flags are added (after
+    ``--`` for ``npm run``, which passes on only what follows it). Else it is left as it
+    is: a custom command reads ``PORT``, or says ``{port}`` where the number goes.
+    """
+    if "{port}" in command:
+        return command.replace("{port}", str(port))
+    if frontend is None or frontend.dev_port_args is None or command != frontend.dev_command:
+        return command
+    flags = frontend.dev_port_args.format(port=port)
+    return f"{command} -- {flags}" if command.startswith("npm run ") else f"{command} {flags}"
 
 
 def _next_export_config(root: Path) -> str | None:
