@@ -384,3 +384,14 @@ def test_stats_reports_the_pages_served_errors_and_vitals(app: App, emu: Emulato
 
     too_far = app.cli("stats", "--hours", "721")
     assert too_far.code == 2
+
+
+def test_a_deleted_apps_domain_is_free_for_another_app(app: App, emu: Emulator) -> None:
+    headers = {"Authorization": "Bearer k"}
+    with httpx.Client(base_url=emu.base_url, headers=headers, timeout=30) as api:
+        body = {"domain": "moving.example.com", "is_primary": False}
+        assert api.post(f"/v1/apps/{app.app_id}/domains", json=body).status_code == 200
+        assert api.delete(f"/v1/apps/{app.app_id}").status_code == 200
+        moved = api.post("/v1/apps/adm_heir/domains", json=body)
+        assert moved.status_code == 200, moved.text
+        assert api.delete("/v1/apps/adm_heir/domains/moving.example.com").status_code == 200

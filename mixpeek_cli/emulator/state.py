@@ -346,12 +346,14 @@ class EmulatorState:
             return changed
 
     def delete_app(self, app_id: str) -> bool:
-        """Delete the app (its slug is free at once, its sites stop); False: no such app."""
+        """Delete the app (its slug is free at once, its sites stop, its custom domains
+        stop resolving); False: no such app."""
         with self._lock:
             if self._apps.pop(app_id, None) is None:
                 return False
             self._deleted.add(app_id)
         self.sites.remove_app(app_id)
+        self.admin.forget_app(app_id)
         return True
 
     def page_env_vars(self, app_id: str) -> dict[str, str]:
