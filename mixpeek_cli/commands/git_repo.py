@@ -140,13 +140,16 @@ def _not_installed(shown: dict[str, Any], url: str, install: str | None, code: i
     return Result(data, code, (f"error: {message}",))
 
 
+def _status_shown(run: Run, shown: dict[str, Any]) -> str | None:
+    from mixpeek_cli.commands.table import cell
+
+    if not shown["connected"]:
+        return None
+    return f"{cell(shown['repo_url'])}\t{cell(shown['branch'])}"
+
+
 @git_app.command("status")
-@command(
-    app=True,
-    render=lambda run, shown: (
-        printable(f"{shown['repo_url']} {shown['branch'] or '-'}") if shown["connected"] else None
-    ),
-)
+@command(app=True, render=_status_shown)
 def status(run: Run) -> dict[str, Any]:
     """Show the repository and branch the app deploys from (nothing on stdout when none)."""
     from mixpeek_cli.service import repo
