@@ -122,6 +122,9 @@ def test_every_command_prints_one_json_document(
     assert staged.code == 0, staged.stderr
     sha = git(project, "rev-parse", "HEAD", env=cli_env).strip()
     bundle_out = tmp_path / "out.zip"
+    doomed = run_cli("apps", "create", f"doomed-{os.urandom(4).hex()}", env=remote_env)
+    assert doomed.code == 0, doomed.stderr
+    (tmp_path / "push.env").write_text("PUSHED=1\n")
     cases: dict[str, tuple[list[str], dict[str, str], str]] = {
         "deploy": (["deploy", "--json", "--ref", "HEAD"], remote_env, ""),
         "bundle": (["bundle", "-o", str(bundle_out), "--json"], {}, ""),
@@ -140,6 +143,34 @@ def test_every_command_prints_one_json_document(
         "promote": (["promote", "--yes", "--json"], remote_env, ""),
         "logs": (["logs", "--type", "requests", "--json"], remote_env, ""),
         "apps list": (["apps", "list", "--json"], remote_env, ""),
+        "apps create": (
+            ["apps", "create", f"contract-{os.urandom(4).hex()}", "--json"],
+            remote_env,
+            "",
+        ),
+        "apps show": (["apps", "show", "--json"], remote_env, ""),
+        "apps rename": (
+            ["apps", "rename", f"renamed-{os.urandom(4).hex()}", "--yes", "--json"],
+            remote_env,
+            "",
+        ),
+        "apps delete": (
+            ["apps", "delete", doomed.stdout.strip(), "--yes", "--json"],
+            remote_env,
+            "",
+        ),
+        "env set": (["env", "set", "CONTRACT=1", "--json"], remote_env, ""),
+        "env list": (["env", "list", "--json"], remote_env, ""),
+        "env push": (
+            ["env", "push", str(tmp_path / "push.env"), "--yes", "--json"],
+            remote_env,
+            "",
+        ),
+        "env pull": (["env", "pull", str(tmp_path / "pulled.env"), "--json"], remote_env, ""),
+        "env rm": (["env", "rm", "CONTRACT", "--yes", "--json"], remote_env, ""),
+        "secrets set": (["secrets", "set", "CONTRACT", "--json"], remote_env, "a-secret-value\n"),
+        "secrets list": (["secrets", "list", "--json"], remote_env, ""),
+        "secrets rm": (["secrets", "rm", "CONTRACT", "--yes", "--json"], remote_env, ""),
         "open": (["open", "--print", "--json"], remote_env, ""),
         "init": (["init", "--app", "contract_app", "--json"], {}, ""),
         "link": (["link", "contract_app2", "--json"], {}, ""),

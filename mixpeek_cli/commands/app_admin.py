@@ -102,8 +102,10 @@ def create(
         bool, typer.Option("--link", help="Write its id to ./mixpeek.toml (as mixpeek link).")
     ] = False,
 ) -> dict[str, Any]:
-    """Prints the new app's id on stdout and its URL on stderr. A slug is unique across all
-    of Mixpeek; a taken one, or the plan's limit of apps, is one line (exit 5).
+    """Create an app: its id on stdout, its URL on stderr.
+
+    SLUG becomes its URL (https://SLUG.mxp.co) and is unique across all of Mixpeek; a
+    taken one, or the plan's limit of apps, is one line (exit 5). --link points ./ at it.
     """
     from mixpeek_cli.commands.linking import link_directory
     from mixpeek_cli.deploy.request import check_directory
@@ -137,8 +139,10 @@ def create(
 
 @command(remote=True, app=True)
 def delete(run: Run, target: Target = None, yes: Yes = False) -> dict[str, Any]:
-    """On a terminal it asks for the app's slug to be typed; elsewhere it needs --yes (else
-    exit 2, nothing sent). The slug is free again at once; custom domains stop resolving.
+    """Delete the app, its versions and its sites; its slug is free again at once.
+
+    On a terminal it asks for the app's slug to be typed; elsewhere it needs --yes (else
+    exit 2, nothing sent). Its custom domains stop resolving.
     """
     from mixpeek_cli.config.settings import read_project_file
     from mixpeek_cli.errors import UsageError
@@ -174,9 +178,11 @@ def rename(
     new_slug: Annotated[str, typer.Argument(help=f"The new slug ({SLUG_RULE}).")],
     yes: Yes = False,
 ) -> Any:
-    """The service checks the new slug first (PATCH ?dry_run=true), then it changes: the
-    old URL stops working at once. On a terminal it asks; elsewhere it needs --yes (else
-    exit 2, nothing sent). Prints the new URL.
+    """Change the app's slug, and so its URL: the old URL stops working at once.
+
+    The service checks the new slug first (PATCH ?dry_run=true), then it changes. On a
+    terminal it asks; elsewhere it needs --yes (else exit 2, nothing sent). Prints the new
+    URL.
     """
     from mixpeek_cli.errors import ApiError, MixpeekError, UsageError
     from mixpeek_cli.service.app_admin import update_app

@@ -38,7 +38,7 @@ def _names(run: Run, shown: dict[str, Any]) -> str | None:
 @secrets_app.command("list")
 @command(app=True, render=_names)
 def list_secrets(run: Run) -> dict[str, Any]:
-    """Prints their names, one a line (the service never gives their values)."""
+    """List the secrets' names, one a line (the service never gives their values)."""
     from mixpeek_cli.service.build_config import secret_names_of
 
     app_id, client = run.client()
@@ -52,7 +52,9 @@ def list_secrets(run: Run) -> dict[str, Any]:
 def set_secret(
     run: Run, key: Annotated[str, typer.Argument(help="The secret's name.", metavar="KEY")]
 ) -> dict[str, Any]:
-    """The value comes from a prompt that does not echo it, or from stdin when that is not
+    """Set a secret, for the app's server functions only (ctx.env).
+
+    The value comes from a prompt that does not echo it, or from stdin when that is not
     a terminal (printf %s "$TOKEN" | mixpeek secrets set KEY); never from the command line.
     """
     from mixpeek_cli.commands.hidden_value import never_shown, read_hidden_value
@@ -83,8 +85,8 @@ def rm_secrets(
     keys: Annotated[list[str], typer.Argument(help="The secrets to remove.", metavar="KEY...")],
     yes: Yes = False,
 ) -> dict[str, Any]:
-    """On a terminal it asks first; elsewhere it needs --yes (else exit 2, nothing sent).
-    A name the app does not have is named and skipped; the other secrets are kept."""
+    """Remove secrets; the others are kept. On a terminal it asks first; elsewhere it
+    needs --yes (else exit 2, nothing sent). A name the app does not have is skipped."""
     from mixpeek_cli.service.build_config import secret_names_of
 
     for key in keys:

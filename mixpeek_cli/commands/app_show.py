@@ -80,8 +80,8 @@ def _render(run: Run, shown: dict[str, Any]) -> str:
 
 @command(remote=True, app=True, render=_render)
 def show(run: Run, target: Target = None) -> dict[str, Any]:
-    """What each environment serves is read as `versions list` reads it; env var and
-    secret values are never shown (`mixpeek env list`, `mixpeek secrets list`)."""
+    """Show one app: its URL, what each environment serves, domains, repo, auth mode,
+    monitoring, and how many env vars and secrets it has (never their values)."""
     from mixpeek_cli.history.live import ENVIRONMENTS, find_live
     from mixpeek_cli.service.build_config import env_vars_of, secret_names_of
     from mixpeek_cli.service.urls import app_site_url

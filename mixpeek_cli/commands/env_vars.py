@@ -44,8 +44,8 @@ def _lines(run: Run, shown: dict[str, Any]) -> str | None:
 @env_app.command("list")
 @command(app=True, render=_lines)
 def list_env(run: Run) -> dict[str, Any]:
-    """Prints KEY=VALUE lines: the values are public, in every page of the site (the
-    MIXPEEK_API_KEY's is shown as ***)."""
+    """List the env vars as KEY=VALUE lines: they are public, in every page of the site
+    (MIXPEEK_API_KEY's value is shown as ***)."""
     from mixpeek_cli.service.build_config import env_vars_of, masked_env_vars
 
     app_id, client = run.client()
@@ -67,7 +67,9 @@ def set_env(
     ],
     force: Force = False,
 ) -> dict[str, Any]:
-    """MIXPEEK_API_KEY is given alone: its value comes from a prompt that does not echo it,
+    """Set env vars, KEY=VALUE each; a value that looks like a secret is refused.
+
+    MIXPEEK_API_KEY is given alone: its value comes from a prompt that does not echo it,
     or from stdin when that is not a terminal."""
     from mixpeek_cli.commands.hidden_value import read_hidden_value
     from mixpeek_cli.errors import UsageError
@@ -104,8 +106,8 @@ def rm_env(
     keys: Annotated[list[str], typer.Argument(help="The env vars to remove.", metavar="KEY...")],
     yes: Yes = False,
 ) -> dict[str, Any]:
-    """On a terminal it asks first; elsewhere it needs --yes (else exit 2, nothing sent).
-    A key the app does not have is named and skipped."""
+    """Remove env vars. On a terminal it asks first; elsewhere it needs --yes (else exit
+    2, nothing sent). A key the app does not have is named and skipped."""
     for key in keys:
         _check_name(key)
     if not yes:
@@ -137,8 +139,8 @@ def pull(
         Path, typer.Argument(help="The dotenv file to write.", metavar="[FILE]")
     ] = Path(DEFAULT_FILE),
 ) -> dict[str, Any]:
-    """Writes the app's env vars as a dotenv file (mode 0600), replacing it. MIXPEEK_API_KEY
-    is never written."""
+    """Write the env vars to a dotenv file (mode 0600), replacing it; MIXPEEK_API_KEY is
+    never written."""
     import os
 
     from mixpeek_cli.atomic import write_atomically
@@ -166,9 +168,11 @@ def push(
     yes: Yes = False,
     force: Force = False,
 ) -> dict[str, Any]:
-    """Sets every KEY=VALUE of FILE (keys it does not name stay as they are), showing the
-    change first; on a terminal it asks, elsewhere it needs --yes (else exit 2, nothing
-    sent). MIXPEEK_API_KEY is not taken from a file: use `mixpeek env set MIXPEEK_API_KEY`.
+    """Set every KEY=VALUE of a dotenv file, showing the change first.
+
+    Keys FILE does not name stay as they are. On a terminal it asks; elsewhere it needs
+    --yes (else exit 2, nothing sent). MIXPEEK_API_KEY is not taken from a file: use
+    `mixpeek env set MIXPEEK_API_KEY`.
     """
     from mixpeek_cli.config.dotenv_file import parse_dotenv
     from mixpeek_cli.errors import UsageError

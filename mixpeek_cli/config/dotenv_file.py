@@ -30,9 +30,11 @@ def parse_dotenv(text: str, where: str) -> list[Entry]:
 
     entries: list[Entry] = []
     for binding in parse_stream(io.StringIO(text)):
-        line = binding.original.line
+        raw = binding.original.string
+        # A binding's text starts with the blank lines before it: count to its first word.
+        line = binding.original.line + raw[: len(raw) - len(raw.lstrip())].count("\n")
         if binding.error:
-            first = binding.original.string.strip().splitlines()[:1]
+            first = raw.strip().splitlines()[:1]
             raise UsageError(
                 f"{where}:{line}: not a KEY=VALUE line: {first[0][:60] if first else ''!r}",
                 hint="fix the line, or make it a comment with #",
