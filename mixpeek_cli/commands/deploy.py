@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from mixpeek_cli.commands import options
+from mixpeek_cli.commands import options, watching
 from mixpeek_cli.commands.layer import Run, command
 from mixpeek_cli.output.runner import can_prompt
 
@@ -64,19 +64,29 @@ def deploy(
     output_dir: options.OutputDir = None,
     no_build: options.NoBuild = False,
     no_bundle_check: options.NoBundleCheck = False,
+    watch: watching.Watch = None,
+    watch_interval: watching.WatchInterval = None,
+    max_error_rate: watching.MaxErrorRate = None,
+    rollback_on_failure: watching.RollbackOnFailure = False,
 ) -> int:
     """With a build command it runs first; with an output directory, that directory's
     contents are what ships (a built frontend's dist/, build/ or out/). With neither set
     (flag, env or mixpeek.toml), a frontend mixpeek init detects is built and its output
     ships, and the CLI says so.
+
+    With --watch, the live version's error rate is watched once it is complete, and with
+    --rollback-on-failure an unhealthy version is replaced by the one served before
+    (docs/reliability.md, "The safety net").
     """
     from mixpeek_cli.bundle.secrets.files import bundle_paths
-    from mixpeek_cli.deploy.pipeline import run_deploy
     from mixpeek_cli.deploy.report import render_deploy
     from mixpeek_cli.deploy.request import DeployRequest, check_directory
 
     root = check_directory(path)
     settings = run.resolve(root, build_command=build_command, output_dir=output_dir)
+    plan = watching.watch_plan(
+        watch, watch_interval, max_error_rate, rollback_on_failure, follows=wait and not dry_run
+    )
     request = DeployRequest(
         path=root,
         message=message,
@@ -91,11 +101,11 @@ def deploy(
         audit=dry_run and run.output.json,
     )
     if not local or dry_run:
-        result = run_deploy(settings, request, run.reporter, trace=run.trace)
+        result = watching.deploy_and_watch(settings, request, plan, run.reporter, run.trace)
         return render_deploy(result, run.output, run.console)
     with _local_emulator(run.reporter) as base:
         settings = _for_emulator(settings, base)
-        result = run_deploy(settings, request, run.reporter, trace=run.trace)
+        result = watching.deploy_and_watch(settings, request, plan, run.reporter, run.trace)
         code = render_deploy(result, run.output, run.console)
         if code == 0 and result.url and not run.output.json and can_prompt():
             _serve_until_interrupted(run.console, result.url)

@@ -187,5 +187,8 @@ class _LogsToStdout:
     def log_lines(self, lines: list[str]) -> None:
         self._sink(lines)
 
+    def live(self, line: str | None) -> None:
+        self._inner.live(line)
+
     def close(self) -> None:
         self._inner.close()

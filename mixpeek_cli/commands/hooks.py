@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mixpeek_cli.commands import options
+from mixpeek_cli.commands import options, watching
 from mixpeek_cli.commands.layer import Run, command
 
 if TYPE_CHECKING:
@@ -44,8 +44,13 @@ def install(
         bool,
         typer.Option("--chain", help="Keep a pre-push hook already there and run it first."),
     ] = False,
+    watch: watching.Watch = None,
+    watch_interval: watching.WatchInterval = None,
+    max_error_rate: watching.MaxErrorRate = None,
+    rollback_on_failure: watching.RollbackOnFailure = False,
 ) -> dict[str, Any]:
-    """Write a pre-push hook that deploys each push of BRANCH with `mixpeek deploy --ref`."""
+    """Write a pre-push hook that deploys each push of BRANCH with `mixpeek deploy --ref`
+    (and, with --watch, watches it as `mixpeek deploy --watch` does)."""
     from mixpeek_cli.config.settings import check_environment
     from mixpeek_cli.deploy.request import check_directory
     from mixpeek_cli.errors import UsageError
@@ -54,6 +59,14 @@ def install(
     root = check_directory(path)
     if environment is not None:
         check_environment(environment)
+    plan = watching.watch_plan(
+        watch, watch_interval, max_error_rate, rollback_on_failure, follows=True
+    )
+    watch_args = [] if watch is None else ["--watch", watch]
+    if plan is not None:
+        watch_args += [] if watch_interval is None else ["--watch-interval", f"{watch_interval:g}"]
+        watch_args += [] if max_error_rate is None else ["--max-error-rate", f"{max_error_rate:g}"]
+        watch_args += ["--rollback-on-failure"] if rollback_on_failure else []
     paths = hook_paths(root)
     chosen = branch or current_branch(root)
     if not chosen:
@@ -65,6 +78,7 @@ def install(
         app_path=app_path,
         environment=environment,
         block=block,
+        watch_args=watch_args,
     )
     done = install_hook(paths, script=script, chain=chain)
     verb = "updated" if done.replaced_own else "installed"
@@ -73,6 +87,8 @@ def install(
         run.reporter.info(f"the earlier hook runs first: {done.chained}")
     if not block:
         run.reporter.info("a failed deploy will not stop the push (--no-block)")
+    if plan is not None:
+        run.reporter.info(f"each deploy is then watched: {' '.join(watch_args)}")
     return {
         "hook": str(done.hook),
         "branch": chosen,
@@ -81,6 +97,7 @@ def install(
         "block": block,
         "chained": str(done.chained) if done.chained else None,
         "updated": done.replaced_own,
+        "watch": watch_args,
     }
 
 
@@ -122,6 +139,10 @@ def pre_push(
     ] = Path("."),
     environment: options.Environment = None,
     block: Block = True,
+    watch: watching.Watch = None,
+    watch_interval: watching.WatchInterval = None,
+    max_error_rate: watching.MaxErrorRate = None,
+    rollback_on_failure: watching.RollbackOnFailure = False,
 ) -> int:
     """What the hook runs: read git's pre-push stdin and deploy the pushed commit.
 
@@ -129,7 +150,6 @@ def pre_push(
     """
     from mixpeek_cli.config.credentials import stored_key_reader
     from mixpeek_cli.config.settings import resolve_settings
-    from mixpeek_cli.deploy.pipeline import run_deploy
     from mixpeek_cli.deploy.report import render_deploy
     from mixpeek_cli.deploy.request import DeployRequest, check_directory
     from mixpeek_cli.errors import ExitCode, MixpeekError
@@ -142,6 +162,9 @@ def pre_push(
     )
     from mixpeek_cli.git.tree import clean_git_env
 
+    plan = watching.watch_plan(
+        watch, watch_interval, max_error_rate, rollback_on_failure, follows=True
+    )
     # git exports GIT_DIR & co. to hooks; every git call below (GitPython's included)
     # finds the repository from the app's path instead.
     env = clean_git_env()
@@ -170,11 +193,12 @@ def pre_push(
                 environment=environment,
                 stored_key=stored_key_reader(run.reporter.warn),
             )
-            result = run_deploy(
+            result = watching.deploy_and_watch(
                 settings,
                 DeployRequest(path=root, message=None, ref=ref.local_sha),
+                plan,
                 run.reporter,
-                trace=run.trace,
+                run.trace,
             )
         except MixpeekError as exc:
             if block:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from mixpeek_cli.commands import watching
 from mixpeek_cli.commands.layer import Run, command
 
 if TYPE_CHECKING:
@@ -25,10 +26,19 @@ Wait = Annotated[
 
 
 @command(app=True, poll_interval=True)
-def promote(run: Run, yes: Yes = False, wait: Wait = True) -> int:
+def promote(
+    run: Run,
+    yes: Yes = False,
+    wait: Wait = True,
+    watch: watching.Watch = None,
+    watch_interval: watching.WatchInterval = None,
+    max_error_rate: watching.MaxErrorRate = None,
+    rollback_on_failure: watching.RollbackOnFailure = False,
+) -> int:
     """Shows what staging and production serve, asks on a terminal, then promotes and
     follows it like a deploy and prints the production URL. Without a terminal (scripts,
-    CI) it needs --yes: without it, nothing is sent (exit 2).
+    CI) it needs --yes: without it, nothing is sent (exit 2). With --watch, production's
+    error rate is watched afterwards, as `mixpeek deploy --watch` does.
     """
     import uuid
 
@@ -39,6 +49,9 @@ def promote(run: Run, yes: Yes = False, wait: Wait = True) -> int:
     from mixpeek_cli.history.live import find_live
     from mixpeek_cli.output.runner import can_prompt
 
+    plan = watching.watch_plan(
+        watch, watch_interval, max_error_rate, rollback_on_failure, follows=wait
+    )
     asking = not yes
     if asking and not can_prompt():
         # Checked before any call: a script that forgot --yes learns it at once.
@@ -68,6 +81,7 @@ def promote(run: Run, yes: Yes = False, wait: Wait = True) -> int:
             kind="promote",
         )
         site = AppLookup(api, app_id, settings.base_url, run.trace)
+        before = watching.note(settings, run.reporter, run.trace, "production") if plan else None
         restore_and_follow(
             api,
             result,
@@ -76,6 +90,16 @@ def promote(run: Run, yes: Yes = False, wait: Wait = True) -> int:
             site=site,
             trace=run.trace,
             start=lambda: api.promote(app_id, idempotency_key=str(uuid.uuid4())),
+        )
+    if plan is not None and before is not None and result.exit_code == 0:
+        result.watched = watching.watch(
+            plan,
+            before,
+            result.smoke_test,
+            settings=settings,
+            reporter=run.reporter,
+            trace=run.trace,
+            deploy_id=result.deploy_id,
         )
     return render_restore(result, run.output, run.console)
 

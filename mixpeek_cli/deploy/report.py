@@ -16,8 +16,11 @@ from mixpeek_cli.output.runner import Output
 from mixpeek_cli.printable import printable, printable_json
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mixpeek_cli.deploy.restore import RestoreResult
     from mixpeek_cli.deploy.result import DeployResult
+    from mixpeek_cli.deploy.watch import Watched
     from mixpeek_cli.output.console import Console
 
 
@@ -107,10 +110,11 @@ def _tell(result: DeployResult, code: ExitCode, console: Console, *, quiet: bool
                 say(f"it will be served at {result.url}")
             say(f"follow it with: mixpeek deploys status {deploy} --wait")
         return
-    if code == ExitCode.OK:
+    if code in (ExitCode.OK, ExitCode.UNHEALTHY):
         where = f": {result.url}" if result.url else ""
         say(f"deploy {deploy} complete{where}")
         _tell_smoke_test(result.smoke_test, console)
+        _tell_watch(result.watched, say)
     elif code == ExitCode.DEPLOY_FAILED:
         say(f"error: deploy {deploy} failed: {result.error or 'no reason given by the server'}")
         if result.log_tail and quiet:  # without --quiet they were shown as they came
@@ -147,10 +151,11 @@ def render_restore(result: RestoreResult, output: Output, console: Console) -> i
         if result.url:
             say(f"it will be served at {result.url}")
         say(f"follow it with: mixpeek deploys status {deploy} --wait")
-    elif code == ExitCode.OK:
+    elif code in (ExitCode.OK, ExitCode.UNHEALTHY):
         where = f": {result.url}" if result.url else ""
         say(f"{result.environment} now serves version {result.version}{where}")
         _tell_smoke_test(result.smoke_test, console)
+        _tell_watch(result.watched, say)
     elif code == ExitCode.DEPLOY_FAILED:
         say(f"error: the {kind} (deploy {deploy}) failed: {result.error or 'no reason given'}")
         say(f"full log: mixpeek deploys logs {deploy}")
@@ -162,6 +167,13 @@ def render_restore(result: RestoreResult, output: Output, console: Console) -> i
     else:
         say(f"error: the {kind} (deploy {deploy}) ended with an unknown status {result.status!r}")
     return int(code)
+
+
+def _tell_watch(watched: Watched | None, say: Callable[[str], None]) -> None:
+    if watched is not None:
+        from mixpeek_cli.deploy.watch import tell
+
+        tell(watched, say)
 
 
 def _tell_smoke_test(smoke: dict[str, Any] | None, console: Console) -> None:

@@ -19,6 +19,7 @@ from mixpeek_cli.errors import ExitCode, Interrupted, MixpeekError
 if TYPE_CHECKING:
     from mixpeek_cli.config.settings import Settings
     from mixpeek_cli.deploy.app_lookup import AppLookup
+    from mixpeek_cli.deploy.watch import Watched
     from mixpeek_cli.output.reporter import Reporter
     from mixpeek_cli.service.client import ApiClient
     from mixpeek_cli.service.versions import Restored
@@ -40,7 +41,8 @@ class RestoreResult:
     timed_out: bool = False
     smoke_test: dict[str, Any] | None = None
     log_tail: list[str] = field(default_factory=list)
-    kind: str = "restore"  # or "promote": how messages name it (not in the JSON)
+    kind: str = "restore"  # "promote", "rollback": how messages name it (not in the JSON)
+    watched: Watched | None = None  # promote --watch: how the live version did
 
     @property
     def exit_code(self) -> ExitCode:
@@ -50,10 +52,12 @@ class RestoreResult:
             return ExitCode.TIMEOUT
         if self.status == "failed":
             return ExitCode.DEPLOY_FAILED
-        return ExitCode.OK if self.status == "complete" else ExitCode.API
+        if self.status != "complete":
+            return ExitCode.API
+        return self.watched.exit_code if self.watched is not None else ExitCode.OK
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "app_id": self.app_id,
             "version": self.version,
             "environment": self.environment,
@@ -66,6 +70,9 @@ class RestoreResult:
             "smoke_test": self.smoke_test,
             "log_tail": self.log_tail,
         }
+        if self.watched is not None:
+            data.update(self.watched.to_json())
+        return data
 
 
 def restore_and_follow(

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from mixpeek_cli.errors import ExitCode
 
 if TYPE_CHECKING:
+    from mixpeek_cli.deploy.watch import Watched
     from mixpeek_cli.service.models import DeployInfo
 
 
@@ -50,6 +51,7 @@ class DeployResult:
     log_tail: list[str] = field(default_factory=list)
     source: str = "cli_upload"
     audit: dict[str, Any] | None = None
+    watched: Watched | None = None  # --watch: how the live version did
 
     @property
     def refused(self) -> bool:
@@ -66,7 +68,9 @@ class DeployResult:
             return ExitCode.TIMEOUT
         if self.status == "failed":
             return ExitCode.DEPLOY_FAILED
-        return ExitCode.OK if self.status == "complete" else ExitCode.API
+        if self.status != "complete":
+            return ExitCode.API
+        return self.watched.exit_code if self.watched is not None else ExitCode.OK
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -101,6 +105,8 @@ class DeployResult:
         }
         if self.audit is not None:
             data["audit"] = self.audit
+        if self.watched is not None:
+            data.update(self.watched.to_json())
         if self.source == "git":
             # Nothing was bundled: say so rather than report zeros.
             data.update(dict.fromkeys(_BUNDLE_KEYS))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,12 +84,15 @@ def render_script(
     app_path: str,
     environment: str | None,
     block: bool,
+    watch_args: Sequence[str] = (),
 ) -> str:
+    """The hook; ``watch_args`` (``--watch 5m --rollback-on-failure`` ...) go to pre-push."""
     args = ["-m", "mixpeek_cli", "hooks", "pre-push", "--branch", branch, "--path", app_path]
     if environment:
         args += ["--environment", environment]
     if not block:
         args.append("--no-block")
+    args += watch_args
     command = " ".join(shlex.quote(part) for part in [python, *args])
     return f"""#!/bin/sh
 {MARKER}: deploys pushes of {branch} with `mixpeek deploy --ref`.

@@ -65,6 +65,10 @@ class PlainReporter:
         for line in lines:
             self._write(f"  | {line}")
 
+    def live(self, line: str | None) -> None:
+        if line is not None:
+            self._write(line)
+
     def close(self) -> None:
         pass
 
@@ -132,6 +136,15 @@ class RichReporter:
     def log_lines(self, lines: list[str]) -> None:
         for line in lines:
             self._console.print(f"[dim]  | {_escape(printable(line))}[/]", highlight=False)
+
+    def live(self, line: str | None) -> None:
+        if line is None:
+            self._stop_status()
+        elif self._status is None:
+            self._status = self._console.status(_escape(printable(line)))
+            self._status.start()
+        else:
+            self._status.update(_escape(printable(line)))
 
     def close(self) -> None:
         self.finish_progress()

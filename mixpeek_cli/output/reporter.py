@@ -39,6 +39,10 @@ class Reporter(Protocol):
     def log_lines(self, lines: list[str]) -> None:
         """New build log lines arrived."""
 
+    def live(self, line: str | None) -> None:
+        """A line that replaces the last one on a terminal (a whole line elsewhere), such
+        as a watch's figures; None ends it."""
+
     def close(self) -> None:
         """Stop anything still live on the terminal (progress, status line)."""
 
@@ -67,6 +71,9 @@ class NullReporter:
         pass
 
     def log_lines(self, lines: list[str]) -> None:
+        pass
+
+    def live(self, line: str | None) -> None:
         pass
 
     def close(self) -> None:
