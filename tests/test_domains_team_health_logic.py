@@ -191,3 +191,48 @@ def test_the_oracle_takes_any_object_where_the_sdk_types_the_answer_object() -> 
     assert check(exchange({"install_url": "https://github.com/apps/x"})) == []
     [finding] = check(exchange(["https://github.com/apps/x"]))
     assert "the SDK's `object`, got list" in finding
+
+
+def test_the_dashboard_shows_totals_chart_vitals_and_recent_errors(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from mixpeek_cli.commands.stats_view import print_dashboard
+
+    now = datetime(2026, 12, 1, 12, 30, tzinfo=timezone.utc)
+    data = {
+        "hours": 24,
+        "pageviews": 3,
+        "events": 9,
+        "errors": 1,
+        "error_rate_per_minute": 0.0007,
+        "errors_over_time": [{"timestamp": "2026-12-01T11:00:00+00:00", "count": 1}],
+        "vitals": [
+            {
+                "metric": "LCP",
+                "p50": 1200.0,
+                "p75": 2600.0,
+                "p95": 4100.0,
+                "samples": 3,
+                "rating": {"p50": "good", "p75": "needs-improvement", "p95": "poor"},
+            }
+        ],
+        "recent_errors": [
+            {
+                "timestamp": "2026-12-01T11:10:00+00:00",
+                "error_type": "TypeError",
+                "error_message": "x is\nundefined \x1b[31m",
+                "url": "/about",
+            }
+        ],
+        "error_rate": {"minutes": 5, "errors": 0, "per_minute": 0.0},
+    }
+    print_dashboard(data, now=now)
+    shown = capsys.readouterr().out
+    assert "last 24 h: 3 pageviews · 9 events · 1 error (0.0007/min)" in shown
+    assert "last 5 min: 0 errors (0/min)" in shown
+    assert "█" in shown and "-24 h" in shown and "now" in shown
+    assert "2.60 s" in shown and "needs-improvement" in shown
+    assert "x is undefined" in shown and "\x1b[31m" not in shown
+    empty = {**data, "errors_over_time": [], "vitals": [], "recent_errors": []}
+    print_dashboard(empty, now=now)
+    assert "Web Vitals" not in capsys.readouterr().out

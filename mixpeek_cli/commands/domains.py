@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 domains_app = typer.Typer(no_args_is_help=True)
 
-DomainArg = Annotated[str, typer.Argument(help="The domain, e.g. app.example.com.")]
+DomainArg = Annotated[
+    str, typer.Argument(help="The domain, e.g. app.example.com.", metavar="DOMAIN")
+]
 CHECKS = "the service checks DNS every 30 minutes for up to 72 hours"
 # One DNS label: letters, digits and inner hyphens, 1-63 characters (RFC 1035, lower case).
 _LABEL = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")

@@ -79,6 +79,7 @@ def connect(
         str | None,
         typer.Argument(
             help="https://github.com/OWNER/REPO [default: the local repository's origin].",
+            metavar="[REPO_URL]",
             show_default=False,
         ),
     ] = None,

@@ -94,6 +94,10 @@ def chart_rows(columns: list[int], height: int = CHART_HEIGHT) -> list[str]:
     return rows
 
 
+def _count(number: int, thing: str) -> str:
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
+
+
 def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value:.3g}/min"
 
@@ -138,13 +142,15 @@ def print_dashboard(data: dict[str, Any], now: datetime | None = None) -> None:
     out = Console(highlight=False)
     hours = data["hours"]
     summary = Text(f"last {hours} h: ", style="bold")
-    summary.append(f"{data['pageviews']} pageviews · {data['events']} events · ")
-    summary.append(f"{data['errors']} errors", style="red" if data["errors"] else "green")
+    summary.append(
+        f"{_count(data['pageviews'], 'pageview')} · {_count(data['events'], 'event')} · "
+    )
+    summary.append(_count(data["errors"], "error"), style="red" if data["errors"] else "green")
     summary.append(f" ({_rate(data['error_rate_per_minute'])})")
     rate = data["error_rate"]
     current = Text(f"last {rate['minutes']} min: ", style="bold")
     current.append(
-        f"{rate['errors']} errors ({_rate(rate['per_minute'])})",
+        f"{_count(rate['errors'], 'error')} ({_rate(rate['per_minute'])})",
         style="red" if rate["errors"] else "green",
     )
     parts: list[Any] = [summary, current, Text("")]

@@ -57,7 +57,7 @@ def list_members(run: Run) -> dict[str, Any]:
 @command(app=True, render=lambda run, sent: printable(sent["invitation_id"]))
 def invite(
     run: Run,
-    email: Annotated[str, typer.Argument(help="Who to invite.")],
+    email: Annotated[str, typer.Argument(help="Who to invite.", metavar="EMAIL")],
     admin: Annotated[bool, typer.Option("--admin", help="Invite as an admin.")] = False,
 ) -> dict[str, Any]:
     """Invite EMAIL to the app's team (as a member, or with --admin as an admin); prints
