@@ -93,8 +93,8 @@ def parse_invitation(data: Mapping[str, Any]) -> Invitation:
 
 
 def _segment(value: str) -> str:
-    """An id as one path segment: a "/" in it cannot reach another call, nor can "..".
-    (a URL's dot segments are resolved before it is sent)."""
+    """An id as one path segment: a "/" in it cannot reach another call, and neither can
+    "." or ".." (a URL's dot segments are resolved before it is sent)."""
     if value in ("", ".", ".."):
         raise UsageError(f"{value!r} is not an id")
     return quote(value, safe="")
