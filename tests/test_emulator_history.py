@@ -641,27 +641,33 @@ def test_request_logs_are_the_site_requests_newest_first(
 def test_runtime_logs_hold_function_calls_and_what_tests_add(
     emulator: Emulator, api: httpx.Client, control: httpx.Client, app_id: str
 ) -> None:
-    ship(api, app_id, V1)
+    functions = {
+        "api/hello.ts": "export default async (ctx: any) => {\n"
+        "  console.log('hello from', ctx.req.path);\n  return { body: 'hi' };\n}\n",
+        "api/users/list.js": "export default async () => { throw new Error('no users'); };\n",
+    }
+    ship(api, app_id, V1, source_files=functions)
     assert logs(api, app_id) == []
     host = urlsplit(site_url(emulator.base_url, app_slug(app_id), "production")).netloc
     with httpx.Client(base_url=emulator.base_url, headers={"Host": host}) as site:
-        assert site.get("/functions/hello").status_code == 501
-        assert site.post("/functions/users/list", json={}).status_code == 501
-        assert site.get("/api/v1/things").status_code == 501  # the proxy: not a function
+        assert site.get("/functions/hello").text == "hi"
+        assert site.post("/functions/users/list", json={}).status_code == 500
+        assert site.get("/functions/missing").status_code == 404  # nothing ran: no entry
 
-    [posted, got] = logs(api, app_id)
-    assert set(got) == {"timestamp", "level", "message", "route_path", "request_id"}
-    assert got["message"] == (
-        "server functions are not run by the emulator (GET /functions/hello answered 501)"
+    [thrown, said] = logs(api, app_id)
+    assert set(said) == {"timestamp", "level", "message", "route_path", "request_id"}
+    assert (said["level"], said["message"], said["route_path"]) == (
+        "log",
+        "hello from /functions/hello",
+        "hello",
     )
-    assert (got["level"], got["route_path"]) == ("error", "hello")
-    assert posted["message"] == (
-        "server functions are not run by the emulator (POST /functions/users/list answered 501)"
-    )
-    assert posted["route_path"] == "users/list"
-    assert re.fullmatch(r"req_[0-9a-f]{16}", got["request_id"])
-    assert got["request_id"] != posted["request_id"]
-    assert LOG_TIME.fullmatch(got["timestamp"])
+    # What the throw printed: its stack, at its source's line.
+    assert (thrown["level"], thrown["route_path"]) == ("error", "users/list")
+    assert thrown["message"].startswith("Error: no users\n")
+    assert "api/users/list.js:1" in thrown["message"]
+    assert re.fullmatch(r"req_[0-9a-f]{16}", said["request_id"])
+    assert said["request_id"] != thrown["request_id"]
+    assert LOG_TIME.fullmatch(said["timestamp"])
 
     added = [
         control.post(
@@ -685,14 +691,13 @@ def test_runtime_logs_hold_function_calls_and_what_tests_add(
         "info line",
         "warn line",
         "log line",
-        posted["message"],
-        got["message"],
+        thrown["message"],
+        said["message"],
     ]
     assert entries[0] == {k: v for k, v in added[3].json().items() if k != "app_id"}
     assert [e["message"] for e in logs(api, app_id, level="error")] == [
         "error line",
-        posted["message"],
-        got["message"],
+        thrown["message"],
     ]
     assert [e["message"] for e in logs(api, app_id, level="warn")] == ["warn line"]
     assert logs(api, app_id, limit=2) == entries[:2]
@@ -751,11 +756,13 @@ def test_clearing_requests_empties_both_logs(
     emulator: Emulator, api: httpx.Client, control: httpx.Client, app_id: str
 ) -> None:
     ship(api, app_id, V1)
-    site_get(emulator, app_id, "/functions/hello")
+    emulator.state.add_runtime_log(app_id, "error", "boom", "hello")
+    site_get(emulator, app_id, "/")
     assert logs(api, app_id) and logs(api, app_id, log_type="requests")
     assert control.delete("/runtime-logs").json() == {"runtime_logs": []}
     assert logs(api, app_id) == []
-    site_get(emulator, app_id, "/functions/hello")
+    emulator.state.add_runtime_log(app_id, "error", "boom", "hello")
+    site_get(emulator, app_id, "/")
     assert control.delete("/requests").status_code == 200
     assert logs(api, app_id) == logs(api, app_id, log_type="requests") == []
 

@@ -250,18 +250,19 @@ def test_unknown_paths_fall_back_to_index_unless_they_name_a_file(
             assert "__MIXPEEK__" not in answer.text
 
 
-def test_functions_and_the_api_proxy_are_501_and_other_methods_405(
+def test_a_deploy_without_functions_answers_404_there_no_proxy_key_403_other_methods_405(
     emulator: Emulator, api: httpx.Client, app_id: str
 ) -> None:
-    ship(api, app_id, make_zip(FILES))
+    ship(api, app_id, make_zip(FILES))  # no source_files: no server function
     with site(emulator, app_id) as client:
         for method in ("GET", "POST"):
             functions = client.request(method, "/functions/hello")
-            assert functions.status_code == 501
-            assert "does not run server functions" in functions.text
-            proxy = client.request(method, "/api/x")
-            assert proxy.status_code == 501
-            assert "/api proxy" in proxy.text and "not emulate" in proxy.text
+            assert functions.status_code == 404
+            assert "no server function serves /functions/hello" in functions.text
+            for proxied in ("/api/x", "/_api/x"):
+                proxy = client.request(method, proxied)
+                assert proxy.status_code == 403
+                assert "MIXPEEK_API_KEY" in proxy.json()["error"]
         for method in ("POST", "PUT", "DELETE", "PATCH"):
             refused = client.request(method, "/")
             assert refused.status_code == 405, method

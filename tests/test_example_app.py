@@ -68,7 +68,9 @@ def test_the_example_is_served_at_the_printed_url(emu, run_cli, remote_env, exam
     style = get_site(url, "/style.css")
     assert style.headers["content-type"].startswith("text/css")
     assert "__MIXPEEK__" not in style.text
-    assert get_site(url, "/functions/hello").status_code == 501
+    # Its server function runs in the emulator too, counting in ctx.kv.
+    assert get_site(url, "/functions/hello").json() == {"message": "Hello, world!", "count": 1}
+    assert get_site(url, "/functions/hello?name=you").json()["count"] == 2
     assert get_site(url, "/README.md").status_code == 404  # .mixpeekignore keeps it home
     # The server function ships as source, for Canvas to build.
     [body] = [r["json"] for r in emu.state.requests if r["path"].endswith("/deploy")]

@@ -6,130 +6,58 @@ like a static host answers it, and recorded in ``state.site_requests``; any othe
 goes on to the API. For a path, in this order:
 
 * a ``..`` part (after percent-decoding), a backslash or a NUL: 400;
-* ``/functions`` and below: 501, the emulator runs no server functions (and the app's
-  runtime log gets an ``error`` entry saying so); ``/api`` and below: 501, the ``/api``
-  proxy to the Mixpeek API is not emulated (any method);
+* ``/api`` and ``/_api`` and below, any method: the app's ``/api`` proxy to this
+  emulator's own API (``site_functions``: the app's ``MIXPEEK_API_KEY`` env var is the
+  key; 403 without one);
+* ``/functions`` and below, any method, where the environment serves a version: its
+  server function runs (``site_functions``, the runtime room's runner; 404 when no
+  ``api/<path>.ts`` or ``.js`` serves the path);
 * a method other than GET or HEAD: 405 with ``Allow: GET, HEAD``;
 * no site deployed to that environment of that app: 404, saying so;
 * ``/`` is ``index.html``; a file's path is the file; a folder holding ``index.html`` is
   that file; any other path whose last part has no extension is ``index.html`` (the
   single-page-app fallback); any other path is 404.
 
-Content types come from the file extension (below; ``application/octet-stream`` when
-unknown). Every HTML answer gets ``window.__MIXPEEK__`` set by a script inserted right
-after ``<head>`` (at the very start when there is no head), as the real service does:
-the system variables and the app's env vars as they are at that moment, all but
-``MIXPEEK_API_KEY`` (it enables the ``/api`` proxy), never a secret. Nothing here is
+Content types come from the file extension (``runtime/static.py``;
+``application/octet-stream`` when unknown). Every HTML answer gets ``window.__MIXPEEK__``
+set by a script inserted right after ``<head>`` (at the very start when there is no
+head), as the real service does: the system variables and the app's env vars as they are
+at that moment, all but ``MIXPEEK_API_KEY`` (it enables the ``/api`` proxy), never a
+secret (``runtime/page.py``, the code ``mixpeek dev`` injects with). Nothing here is
 faulted by ``/_emulator/faults``.
 """
 
 from __future__ import annotations
 
-import json
-import mimetypes
-import re
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import PurePosixPath
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mixpeek_cli.emulator.bundles import INDEX
 from mixpeek_cli.emulator.records import iso, utc_now
+from mixpeek_cli.emulator.site_functions import SiteFunctions
 from mixpeek_cli.emulator.site_store import PublishedSite
 from mixpeek_cli.emulator.sites import SiteAddress, resolve_label, site_label
 from mixpeek_cli.emulator.state import EmulatorState
+from mixpeek_cli.runtime.asgi import function_request, read_body
+from mixpeek_cli.runtime.functions import function_name
+from mixpeek_cli.runtime.page import API_BASE_URL, inject, mixpeek_globals_script
+from mixpeek_cli.runtime.static import HTML, content_type, find, path_parts, under, unsafe_path
 
-# What the injected window.__MIXPEEK__.apiBaseUrl says: the real service proxies it.
-API_BASE_URL = "/api"
+# Importable from here as before (tests and older callers): one copy, in runtime/.
+__all__ = [
+    "API_BASE_URL",
+    "HTML",
+    "SiteRouter",
+    "content_type",
+    "inject",
+    "mixpeek_globals_script",
+]
+
 ALLOWED_METHODS = ("GET", "HEAD")
-HTML = "text/html; charset=utf-8"
-# Where a Canvas app's server functions live, and what the emulator answers there.
-FUNCTIONS = "/functions"
-FUNCTION_STATUS = 501
 TEXT = "text/plain; charset=utf-8"
-# Built-in table only: the machine's /etc/mime.types must not change what is answered.
-_MIME = mimetypes.MimeTypes()
-# The types a static web host must get right, whatever this Python's table says.
-_WEB_TYPES = {
-    ".html": HTML,
-    ".htm": HTML,
-    ".js": "text/javascript; charset=utf-8",
-    ".mjs": "text/javascript; charset=utf-8",
-    ".cjs": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".json": "application/json",
-    ".map": "application/json",
-    ".webmanifest": "application/manifest+json",
-    ".txt": "text/plain; charset=utf-8",
-    ".xml": "application/xml",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".avif": "image/avif",
-    ".ico": "image/x-icon",
-    ".wasm": "application/wasm",
-    ".woff": "font/woff",
-    ".woff2": "font/woff2",
-    ".ttf": "font/ttf",
-    ".otf": "font/otf",
-    ".mp4": "video/mp4",
-    ".webm": "video/webm",
-    ".mp3": "audio/mpeg",
-    ".pdf": "application/pdf",
-}
-_HEAD_TAG = re.compile(rb"<head(?=[\s>/])[^>]*>", re.IGNORECASE)
-_BOM = b"\xef\xbb\xbf"
-
-
-def content_type(path: str) -> str:
-    """The Content-Type a site answers for a file at ``path``."""
-    suffix = PurePosixPath(path).suffix.lower()
-    if suffix in _WEB_TYPES:
-        return _WEB_TYPES[suffix]
-    guessed, encoding = _MIME.guess_type(path, strict=False)
-    if encoding is not None:  # "x.tar.gz": the file is the compressed bytes
-        return "application/gzip" if encoding == "gzip" else "application/octet-stream"
-    if guessed is None:
-        return "application/octet-stream"
-    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
-
-
-def mixpeek_globals_script(
-    app_id: str, slug: str, environment: str, env_vars: Mapping[str, str] | None = None
-) -> bytes:
-    """The ``<script>`` that sets ``window.__MIXPEEK__``, safe inside any HTML: the
-    system variables and the app's ``env_vars`` (the system ones win a name they share)."""
-    value = json.dumps(
-        {
-            **(env_vars or {}),
-            "apiBaseUrl": API_BASE_URL,
-            "appId": app_id,
-            "slug": slug,
-            "environment": environment,
-        }
-    )
-    # No "<", ">" or "&" can end the script or open a comment; U+2028/9 end JS lines.
-    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
-        value = value.replace(char, escaped)
-    value = value.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    return f"<script>window.__MIXPEEK__ = {value};</script>".encode()
-
-
-def inject(html: bytes, script: bytes) -> bytes:
-    """``html`` with ``script`` right after its ``<head ...>`` tag, else at its start."""
-    head = _HEAD_TAG.search(html)
-    if head is not None:
-        return html[: head.end()] + script + html[head.end() :]
-    if html.startswith(_BOM):
-        return _BOM + script + html[len(_BOM) :]
-    return script + html
 
 
 @dataclass(frozen=True)
@@ -150,25 +78,33 @@ class SiteRouter:
     def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
         self.app = app
         self.state = state
+        self.functions = SiteFunctions(state)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             headers = Headers(scope=scope)
             label = site_label(headers.get("host", ""))
             if label is not None:
-                await self._serve(scope, send, label, headers)
+                await self._serve(scope, receive, send, label, headers)
                 return
         await self.app(scope, receive, send)
 
-    async def _serve(self, scope: Scope, send: Send, label: str, headers: Headers) -> None:
+    async def _serve(
+        self, scope: Scope, receive: Receive, send: Send, label: str, headers: Headers
+    ) -> None:
         started = time.monotonic()
         arrived = utc_now()
         method: str = scope["method"]
         path: str = scope.get("path", "") or "/"
         address = self._address(label)
-        answer = self._answer(method, path, address)
-        if answer.status == FUNCTION_STATUS and _under(path, FUNCTIONS):
-            self._log_function_call(address, method, path)
+        if address.app_id is not None and not unsafe_path(path) and _is_api(path):
+            # Streamed through as the API answers it: recorded once it is done.
+            status = await self.functions.api(address.app_id, scope, receive, send)
+            self._record(address, method, path, status, started, arrived, headers)
+            return
+        answer = await self._function(scope, receive, path, address)
+        if answer is None:
+            answer = self._answer(method, path, address)
         # A page served is a pageview in the app's analytics (health_store decides).
         self.state.admin.health.served(
             address.app_id,
@@ -181,24 +117,17 @@ class SiteRouter:
         response_headers = [
             (b"content-type", answer.content_type.encode()),
             (b"content-length", str(len(answer.body)).encode()),
-            # Sites change under the same URL with every deploy: always revalidate.
-            (b"cache-control", b"no-cache"),
-            *((name.encode(), value.encode()) for name, value in answer.headers),
+            *(
+                (name.encode(), value.encode("latin-1", "replace"))
+                for name, value in answer.headers
+            ),
         ]
+        if not any(name == "cache-control" for name, _ in answer.headers):
+            # Sites change under the same URL with every deploy: always revalidate.
+            response_headers.append((b"cache-control", b"no-cache"))
         # Recorded before anything goes out: whoever has the answer finds the record, and
         # a client that hangs up mid-answer is recorded too.
-        self.state.record_site_request(
-            {
-                "method": method,
-                "path": path,
-                "status": answer.status,
-                "duration_ms": round(1000 * (time.monotonic() - started), 3),
-                "user_agent": headers.get("user-agent"),
-                "timestamp": iso(arrived),
-                "environment": address.environment,
-                "app_id": address.app_id,
-            }
-        )
+        self._record(address, method, path, answer.status, started, arrived, headers)
         start: Message = {
             "type": "http.response.start",
             "status": answer.status,
@@ -208,17 +137,46 @@ class SiteRouter:
         # HEAD: the headers a GET gets (Content-Length included), no body.
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else answer.body})
 
-    def _log_function_call(self, address: SiteAddress, method: str, path: str) -> None:
-        """What a server function's runtime log would show: it was not run."""
-        if address.app_id is None:  # no app to log for
-            return
-        self.state.add_runtime_log(
-            address.app_id,
-            "error",
-            f"server functions are not run by the emulator ({method} {path} answered "
-            f"{FUNCTION_STATUS})",
-            route_path=path[len(FUNCTIONS) :].strip("/") or None,
+    def _record(
+        self,
+        address: SiteAddress,
+        method: str,
+        path: str,
+        status: int,
+        started: float,
+        arrived: datetime,
+        headers: Headers,
+    ) -> None:
+        self.state.record_site_request(
+            {
+                "method": method,
+                "path": path,
+                "status": status,
+                "duration_ms": round(1000 * (time.monotonic() - started), 3),
+                "user_agent": headers.get("user-agent"),
+                "timestamp": iso(arrived),
+                "environment": address.environment,
+                "app_id": address.app_id,
+            }
         )
+
+    async def _function(
+        self, scope: Scope, receive: Receive, path: str, address: SiteAddress
+    ) -> _Answer | None:
+        """The server function's answer, where the path is one and the site is there;
+        None: answered as a file (a 400, a 404 saying no site is deployed)."""
+        name = function_name(path)
+        if name is None or unsafe_path(path) or address.app_id is None:
+            return None
+        if self.state.sites.current(address.app_id, address.environment) is None:
+            return None
+        request = function_request(scope, await read_body(receive))
+        ran = await self.functions.run(address.app_id, address.environment, name, request)
+        if ran is None:
+            return _text(404, f"no server function serves {path} (api/{name}.ts or .js)")
+        kind = next((value for key, value in ran.headers if key == "content-type"), "")
+        others = tuple((key, value) for key, value in ran.headers if key != "content-type")
+        return _Answer(ran.status, ran.body, kind or "application/octet-stream", others)
 
     def _address(self, label: str) -> SiteAddress:
         sites = self.state.sites
@@ -231,21 +189,8 @@ class SiteRouter:
         return resolve_label(label, known, published_at, self.state.slug_of)
 
     def _answer(self, method: str, path: str, address: SiteAddress) -> _Answer:
-        parts = path.split("/")
-        if ".." in parts or "\\" in path or "\x00" in path:
+        if unsafe_path(path):
             return _text(400, f"bad path {path!r}: it would leave the site root")
-        if _under(path, FUNCTIONS):
-            return _text(
-                FUNCTION_STATUS,
-                f"{path} is a server function: the emulator does not run server functions "
-                "(they run on Mixpeek)",
-            )
-        if _under(path, "/api"):
-            return _text(
-                501,
-                f"{path} goes to the /api proxy to the Mixpeek API, which the emulator does "
-                "not emulate: call the API directly",
-            )
         if method not in ALLOWED_METHODS:
             return _text(
                 405,
@@ -257,7 +202,7 @@ class SiteRouter:
             site = self.state.sites.current(address.app_id, address.environment)
         if site is None:
             return _text(404, _no_site(address))
-        found = _find(site, [part for part in parts if part not in ("", ".")])
+        found = _find(site, path_parts(path))
         if found is None:
             return _text(404, f"not found: {path}")
         kind = content_type(found)
@@ -271,23 +216,15 @@ class SiteRouter:
         return _Answer(200, body, kind)
 
 
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix + "/")
+def _is_api(path: str) -> bool:
+    return under(path, "/api") or under(path, "/_api")
 
 
 def _find(site: PublishedSite, parts: list[str]) -> str | None:
-    """The file that answers a path (its parts), or None for a 404."""
-    wanted = "/".join(parts)
-    if not wanted:
-        return INDEX
-    if wanted in site.files:
-        return wanted
-    if f"{wanted}/{INDEX}" in site.files:
-        return f"{wanted}/{INDEX}"
-    # Single-page-app fallback: "/settings/profile" is a client-side route, "/x.png" a file.
-    if not PurePosixPath(parts[-1]).suffix:
-        return INDEX
-    return None
+    """The file that answers a path (its parts), or None for a 404: Canvas's rules
+    (``runtime/static.py``), the single-page-app fallback only when the site has one."""
+    found = find(parts, site.files.__contains__)
+    return found if found is not None and found in site.files else None
 
 
 def _no_site(address: SiteAddress) -> str:

@@ -365,6 +365,13 @@ class EmulatorState:
         env.pop(PROXY_KEY, None)
         return env
 
+    def function_env(self, app_id: str) -> dict[str, str]:
+        """A server function's ``ctx.env``: the app's env vars (the proxy's key too), then
+        its secrets, as they are now (their values: this never leaves the server)."""
+        with self._lock:
+            record = self._apps.get(app_id)
+            return {**record.env_vars, **record.secrets} if record else {}
+
     # -- deploys --------------------------------------------------------------------------
 
     def add_deploy(self, deploy: Deploy) -> None:

@@ -8,8 +8,9 @@ server-side and its docs name only the two it adds]. The answer comes back as th
 gave it (streamed, status and headers kept, but the hop-by-hop ones and Set-Cookie), and
 any occurrence of the key in it, body or headers, is masked with as many ``*``: the key
 reaches no byte the browser receives, not even an API error that quoted it back.
-Without a key the answer is 401, under ``--offline`` 503, and 502 when the API cannot be
-reached; none of those bodies holds the key either.
+Without a key the answer is 401 (the emulator: 403, the proxy not enabled), under
+``--offline`` 503, and 502 when the API cannot be reached; none of those bodies holds
+the key either.
 """
 
 from __future__ import annotations
@@ -46,12 +47,21 @@ _NOT_FORWARDED = (
 _NOT_RETURNED = frozenset({"set-cookie", "content-encoding"})
 
 
+# What a request without a key to add is told (401), under mixpeek dev.
+NO_KEY = (
+    "mixpeek dev has no API key to add: set MIXPEEK_API_KEY, pass --api-key, or run "
+    "mixpeek login, then restart it"
+)
+
+
 @dataclass(frozen=True)
 class ApiTarget:
     base_url: str
     api_key: str | None
     namespace: str | None
     offline: bool = False
+    no_key: str = NO_KEY
+    no_key_status: int = 401
 
 
 async def forward(
@@ -63,12 +73,7 @@ async def forward(
     if api.offline:
         return await _refuse(send, 503, "mixpeek dev --offline: /api is not forwarded")
     if not api.api_key:
-        return await _refuse(
-            send,
-            401,
-            "mixpeek dev has no API key to add: set MIXPEEK_API_KEY, pass --api-key, or run "
-            "mixpeek login, then restart it",
-        )
+        return await _refuse(send, api.no_key_status, api.no_key)
     body = await read_body(receive)
     headers = request_headers(scope, _NOT_FORWARDED)
     headers.append(("authorization", f"Bearer {api.api_key}"))

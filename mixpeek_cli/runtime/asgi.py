@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import urllib.parse
+from collections.abc import AsyncIterator, Iterable, MutableMapping
 from typing import Any
+
+from mixpeek_cli.runtime.functions import FunctionRequest
 
 # Hop-by-hop headers (RFC 9110 7.6.1) end at each hop: a proxy never passes them on.
 HOP_BY_HOP = frozenset(
@@ -20,7 +23,7 @@ HOP_BY_HOP = frozenset(
     }
 )
 
-Scope = dict[str, Any]
+Scope = MutableMapping[str, Any]
 Receive = Any
 Send = Any
 
@@ -105,3 +108,17 @@ def text_answer(message: str) -> tuple[bytes, list[tuple[str, str]]]:
 def _pair(name: str, value: str) -> tuple[bytes, bytes]:
     # A header holds Latin-1 only: anything else a handler put there shows as "?".
     return name.encode("latin-1", "replace"), value.encode("latin-1", "replace")
+
+
+def function_request(scope: Scope, body: bytes) -> FunctionRequest:
+    """``ctx.req`` of an ASGI request: one value per query name (the last, as
+    ``Object.fromEntries(new URLSearchParams(...))`` gives), header names lower-case
+    (repeated ones joined with ", ")."""
+    query_string = scope.get("query_string", b"").decode("latin-1")
+    query = dict(urllib.parse.parse_qsl(query_string, keep_blank_values=True))
+    headers: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", []):
+        name = bytes(raw_name).decode("latin-1").lower()
+        value = bytes(raw_value).decode("latin-1")
+        headers[name] = f"{headers[name]}, {value}" if name in headers else value
+    return FunctionRequest(scope["method"], scope["path"], query, headers, body)

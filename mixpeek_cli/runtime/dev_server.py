@@ -19,20 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import time
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mixpeek_cli.runtime.api_forward import ApiTarget, forward
-from mixpeek_cli.runtime.asgi import Receive, Scope, Send, answer, read_body, text_answer
-from mixpeek_cli.runtime.functions import (
-    FunctionHost,
-    FunctionRequest,
-    error_answer,
-    function_name,
+from mixpeek_cli.runtime.asgi import (
+    Receive,
+    Scope,
+    Send,
+    answer,
+    function_request,
+    read_body,
+    text_answer,
 )
+from mixpeek_cli.runtime.functions import FunctionHost, error_answer, function_name
 from mixpeek_cli.runtime.page import inject, is_html, mixpeek_globals_script
 from mixpeek_cli.runtime.static import content_type, find, path_parts, under, unsafe_path
 
@@ -173,18 +175,7 @@ class DevServer:
         return 200
 
     async def _function(self, scope: Scope, receive: Receive, send: Send, name: str) -> int:
-        body = await read_body(receive)
-        query = dict(
-            urllib.parse.parse_qsl(
-                scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
-            )
-        )
-        headers: dict[str, str] = {}
-        for key, value in scope.get("headers", []):
-            lower = bytes(key).decode("latin-1").lower()
-            text = bytes(value).decode("latin-1")
-            headers[lower] = f"{headers[lower]}, {text}" if lower in headers else text
-        request = FunctionRequest(scope["method"], scope["path"], query, headers, body)
+        request = function_request(scope, await read_body(receive))
 
         def on_log(level: str, text: str) -> None:
             for line in text.splitlines() or [""]:
