@@ -62,6 +62,11 @@ API behaviour (every answer carries exactly the fields of the SDK's models)
 * ``GET .../logs`` is the running app's log (see ``app_logs``): ``log_type=requests`` its
   site requests, ``runtime`` the 501s its ``/functions/`` paths answered and the entries a
   test added (``POST /_emulator/runtime-logs``, ``state.add_runtime_log``).
+* Domains (``.../domains``, verify), the GitHub repository (``connect-repo``,
+  ``github/install-url``), the team (``.../users``, invitations, roles) and analytics
+  (``analytics``, ``error-rate``; pageviews are the HTML pages the sites serve) are in
+  ``domains_api``, ``repo_api``, ``team_api`` and ``health_api``, their data in
+  ``state.admin``.
 
 Test controls (no auth needed; docs/emulator.md has the full list)
 ------------------------------------------------------------------
@@ -88,6 +93,12 @@ clears). Python: ``state.add_runtime_log(...)``, ``state.runtime_logs(app_id)``.
 
 ``PUT /_emulator/apps/{app_id}`` sets an app's title, env vars, secrets (answered
 masked), ... Python: ``state.set_app(app_id, ...)``.
+
+``POST /_emulator/apps/{app_id}/domains/{domain}`` ends a domain's DNS checks,
+``PUT .../github`` installs or uninstalls the GitHub App, ``POST
+.../invitations/{iid}/accept`` accepts an invitation, ``POST .../errors`` and ``POST
+.../vitals`` record an error or a Web Vitals sample. Python: ``state.admin.domains``,
+``.repos``, ``.team``, ``.health`` (``add_error`` records an error from anywhere).
 
 ``GET /_emulator/health`` answers ``{"ok": true, "bucket", "s3_endpoint_url"}``.
 """
