@@ -74,7 +74,7 @@ Test controls (no auth needed; docs/emulator.md has the full list)
 (``build_seconds``, ``fail_builds_with``, ``expired_urls``, ``bad_signature_urls``,
 ``client_s3_endpoint_url``, ``api_keys``, ``upload_url_seconds``, ``stream_enabled``,
 ``stream_cut_after``, ``stream_cuts``, ``stream_stall_after``, ``smoke_test_errors``,
-``unknown_apps``);
+``unknown_apps``, ``max_apps``);
 ``GET`` reads them. Python: ``state.configure(...)``, ``state.config``.
 
 ``POST /_emulator/faults`` makes matching requests answer a chosen status and body, after
