@@ -125,6 +125,11 @@ def test_every_command_prints_one_json_document(
     doomed = run_cli("apps", "create", f"doomed-{os.urandom(4).hex()}", env=remote_env)
     assert doomed.code == 0, doomed.stderr
     (tmp_path / "push.env").write_text("PUSHED=1\n")
+    domain = f"contract-{os.urandom(4).hex()}.example.com"
+    invited = run_cli("team", "invite", "leaving@example.com", "--json", env=remote_env)
+    assert invited.code == 0, invited.stderr
+    app_id = remote_env["MIXPEEK_APP_ID"]
+    emu.state.admin.team.accept(app_id, json.loads(invited.stdout)["invitation_id"])
     cases: dict[str, tuple[list[str], dict[str, str], str]] = {
         "deploy": (["deploy", "--json", "--ref", "HEAD"], remote_env, ""),
         "bundle": (["bundle", "-o", str(bundle_out), "--json"], {}, ""),
@@ -184,6 +189,23 @@ def test_every_command_prints_one_json_document(
             f"refs/heads/main {sha} refs/heads/main {'0' * 40}\n",
         ),
         "hooks uninstall": (["hooks", "uninstall", "--json"], {}, ""),
+        "domains add": (["domains", "add", domain, "--json"], remote_env, ""),
+        "domains list": (["domains", "list", "--json"], remote_env, ""),
+        "domains verify": (["domains", "verify", domain, "--json"], remote_env, ""),
+        "domains rm": (["domains", "rm", domain, "--yes", "--json"], remote_env, ""),
+        "git connect": (
+            ["git", "connect", "https://github.com/acme/contract", "--json"],
+            remote_env,
+            "",
+        ),
+        "git status": (["git", "status", "--json"], remote_env, ""),
+        "git disconnect": (["git", "disconnect", "--yes", "--json"], remote_env, ""),
+        "team invite": (["team", "invite", "contract@example.com", "--json"], remote_env, ""),
+        "team list": (["team", "list", "--json"], remote_env, ""),
+        "team invitations": (["team", "invitations", "--json"], remote_env, ""),
+        "team role": (["team", "role", "leaving@example.com", "admin", "--json"], remote_env, ""),
+        "team rm": (["team", "rm", "leaving@example.com", "--yes", "--json"], remote_env, ""),
+        "stats": (["stats", "--json"], remote_env, ""),
     }
     # The emulator runs until stopped: its case is the test below.
     assert set(cases) | {"emulator"} == all_commands()
