@@ -373,6 +373,7 @@ def test_init_without_a_terminal_writes_the_detected_values_without_asking(run_c
         "app_id": "app_fe",
         "build_command": "npm run build",
         "output_dir": "dist",
+        "dev_command": "npm run dev",  # what `mixpeek dev` starts
     }
     assert "detected Vite: vite in package.json devDependencies" in result.stderr
     assert "[Y/n]" not in result.stderr
@@ -391,6 +392,7 @@ def test_init_json_gains_the_build_fields(run_cli, vite_app):
         "environment": "staging",
         "build_command": "yarn build",
         "output_dir": "dist",
+        "dev_command": "yarn dev",
         "frontend": "Vite",
     }
 
@@ -427,6 +429,7 @@ def test_init_flags_win_over_detection_and_are_written_as_given(run_cli, vite_ap
         "app_id": "app_fe",
         "build_command": "make  site 'quoted' \"twice\"",
         "output_dir": "public/site",
+        "dev_command": "npm run dev",
     }
 
 
@@ -438,6 +441,7 @@ def test_init_one_flag_keeps_the_other_detected_value(run_cli, vite_app):
         "app_id": "a1",
         "build_command": "npm run build",
         "output_dir": "build",
+        "dev_command": "npm run dev",
     }
 
 
@@ -447,7 +451,11 @@ def test_init_an_empty_build_command_writes_none(run_cli, vite_app):
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)
     assert (data["build_command"], data["output_dir"]) == (None, "dist")
-    assert read_toml(vite_app / "mixpeek.toml") == {"app_id": "a1", "output_dir": "dist"}
+    assert read_toml(vite_app / "mixpeek.toml") == {
+        "app_id": "a1",
+        "output_dir": "dist",
+        "dev_command": "npm run dev",
+    }
 
 
 def test_init_no_detect_writes_only_what_is_given(run_cli, vite_app):
@@ -522,7 +530,12 @@ def test_init_detection_never_replaces_a_value_the_file_holds(run_cli, vite_app)
     assert "keeping build_command = 'make'" in forced.stderr
     assert json.loads(forced.stdout)["build_command"] is None
     assert path.read_text().startswith("# mine\n")
-    assert read_toml(path) == {"app_id": "new", "build_command": "make", "output_dir": "dist"}
+    assert read_toml(path) == {
+        "app_id": "new",
+        "build_command": "make",
+        "output_dir": "dist",
+        "dev_command": "npm run dev",
+    }
 
     flagged = run_cli("init", str(vite_app), "-a", "new", "--force", "--build-command", "just")
     assert flagged.code == 0, flagged.stderr
@@ -589,8 +602,8 @@ def test_init_on_a_terminal_asks_and_no_writes_only_the_app_id_and_environment(c
     assert code == 0, stderr
     assert "detected Vite: vite in package.json devDependencies" in stderr
     assert (
-        "Write build_command = 'npm run build' and output_dir = 'dist' to mixpeek.toml? [Y/n]: "
-        in stderr
+        "Write build_command = 'npm run build' and output_dir = 'dist' and dev_command = "
+        "'npm run dev' to mixpeek.toml? [Y/n]: " in stderr
     )
     # Asked after the app id and environment, so the answer "n" went to this question.
     assert stderr.index("App id") < stderr.index("Environment") < stderr.index("[Y/n]")
@@ -609,6 +622,7 @@ def test_init_on_a_terminal_takes_the_detected_values_by_default(cli_env, vite_a
         "environment": "production",
         "build_command": "npm run build",
         "output_dir": "dist",
+        "dev_command": "npm run dev",
     }
 
 
@@ -627,11 +641,14 @@ def test_init_on_a_terminal_never_asks_about_explicit_flags(cli_env, vite_app):
     )
 
     assert code == 0, stderr
-    assert "Write output_dir = 'dist' to mixpeek.toml? [Y/n]: " in stderr
+    assert "Write output_dir = 'dist' and dev_command = 'npm run dev' to mixpeek.toml? [Y/n]: " in (
+        stderr
+    )
     assert "build_command = 'npm run build'" not in stderr
     assert read_toml(vite_app / "mixpeek.toml") == {
         "app_id": "a1",
         "environment": "staging",
         "build_command": "make",
         "output_dir": "dist",
+        "dev_command": "npm run dev",
     }

@@ -115,9 +115,11 @@ def _detected_keys(
     found = {"build_command": frontend.build_command, "output_dir": frontend.output_dir}
     if not any(found.values()):
         reporter.info("nothing to build: the directory ships as it is")
+    # What `mixpeek dev` starts and proxies pages to (it adds the framework's port flags).
+    found["dev_command"] = frontend.dev_command
     keys: dict[str, str] = {}
     for key, value in found.items():
-        if value is None or given[key] is not None:
+        if value is None or given.get(key) is not None:
             continue
         if key in existing:
             reporter.info(
@@ -145,9 +147,9 @@ def init(
         bool, typer.Option("--force", help="Replace the app id of an existing mixpeek.toml.")
     ] = False,
 ) -> dict[str, Any]:
-    """The build command and output directory are detected from PATH's package.json (Next.js
-    static export, Astro, SvelteKit, Vue CLI, Create React App, Vite) or its index.html
-    (plain HTML: nothing to build). On a terminal it asks for the app id and environment
+    """The build command, output directory and dev command (what mixpeek dev starts) are
+    detected from PATH's package.json (Next.js static export, Astro, SvelteKit, Vue CLI,
+    Create React App, Vite) or its index.html (plain HTML: nothing to build). On a terminal it asks for the app id and environment
     and before writing what it detected; elsewhere, or with --yes, it asks nothing and
     writes the flags and what it detected. --build-command and --output-dir win over
     detection, and detection never replaces a value mixpeek.toml already holds.
@@ -206,6 +208,7 @@ def init(
         "environment": chosen_env,
         "build_command": values.get("build_command"),
         "output_dir": values.get("output_dir"),
+        "dev_command": values.get("dev_command"),
         "frontend": frontend.name if frontend is not None else None,
     }
 

@@ -195,9 +195,19 @@ def _dev_command(root: Path, package: dict[str, Any], framework: _Framework) -> 
     script = scripts.get(framework.dev_script) if isinstance(scripts, dict) else None
     if not isinstance(script, str) or not script.strip():
         return framework.cli_dev
-    build, _ = _build_command(root, package, framework.cli_build)
-    manager = build.split()[0]
-    return _RUN_SCRIPT.get(manager, _RUN_SCRIPT["npm"]).format(framework.dev_script)
+    return _RUN_SCRIPT[_manager(root, package)].format(framework.dev_script)
+
+
+def _manager(root: Path, package: dict[str, Any]) -> str:
+    """The package manager that runs the app's scripts: ``packageManager``, else the
+    lockfile's, else npm (the build command's rule)."""
+    declared = package.get("packageManager")
+    if isinstance(declared, str) and declared.split("@", 1)[0].strip() in _RUN_SCRIPT:
+        return declared.split("@", 1)[0].strip()
+    for lockfile, command in _LOCKFILES:
+        if (root / lockfile).is_file():
+            return command.split()[0]
+    return "npm"
 
 
 def dev_command_for_port(command: str, port: int, frontend: Frontend | None) -> str:
