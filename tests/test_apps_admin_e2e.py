@@ -227,8 +227,9 @@ def test_a_taken_slug_and_the_plans_limit_are_one_line_each(emu: Emulator, cli: 
     assert limited.code == 5
     [line] = limited.stderr.splitlines()
     count = len(emu.state.app_ids())
+    apps = f"{count} app{'s' if count != 1 else ''}"
     assert line == (
-        f"error: your plan allows {count} apps and you have {count}. "
+        f"error: your plan allows {apps} and you have {count}. "
         "delete one (mixpeek apps delete APP) or upgrade the plan"
     )
     document = json.loads(limited.stdout)
