@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mixpeek_cli.commands.confirm import refuse_without_terminal
 from mixpeek_cli.commands.layer import Run, command
 from mixpeek_cli.printable import printable
 
@@ -36,18 +37,6 @@ def check_slug(slug: str) -> None:
 
     if not valid_slug(slug):
         raise UsageError(f"invalid slug {slug!r}: {SLUG_RULE}", hint="e.g. my-search-app")
-
-
-def refuse_without_terminal(what: str) -> None:
-    """Exit 2 before any call when nobody can be asked and --yes was not given."""
-    from mixpeek_cli.errors import UsageError
-    from mixpeek_cli.output.runner import can_prompt
-
-    if not can_prompt():
-        raise UsageError(
-            f"{what} and asks first; there is no terminal to ask on",
-            hint="pass --yes to go ahead without asking",
-        )
 
 
 def app_and_client(run: Run, target: str | None) -> tuple[str, ApiClient]:
@@ -148,8 +137,7 @@ def delete(run: Run, target: Target = None, yes: Yes = False) -> dict[str, Any]:
     from mixpeek_cli.errors import UsageError
     from mixpeek_cli.service.app_admin import delete_app
 
-    if not yes:
-        refuse_without_terminal("delete removes the app, its versions and its sites for good")
+    refuse_without_terminal(yes, "delete removes the app, its versions and its sites for good")
     app_id, client = app_and_client(run, target)
     with client as api:
         app = api.get_app(app_id)
@@ -189,8 +177,7 @@ def rename(
     from mixpeek_cli.service.urls import app_site_url
 
     check_slug(new_slug)
-    if not yes:
-        refuse_without_terminal("rename changes the app's URL")
+    refuse_without_terminal(yes, "rename changes the app's URL")
     app_id, client = run.client()
     base = run.settings.base_url
     with client as api:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mixpeek_cli.commands.app_admin import refuse_without_terminal
+from mixpeek_cli.commands.confirm import refuse_without_terminal
 from mixpeek_cli.commands.layer import Run, command
 from mixpeek_cli.printable import printable
 
@@ -91,8 +91,7 @@ def rm_secrets(
 
     for key in keys:
         _check_name(key)
-    if not yes:
-        refuse_without_terminal("rm removes secrets")
+    refuse_without_terminal(yes, "rm removes secrets")
     app_id, client = run.client()
     with client as api:
         names = secret_names_of(api.get_app(app_id))

@@ -19,7 +19,7 @@ def refuse_without_terminal(yes: bool, what: str) -> None:
 
     if not yes and not can_prompt():
         raise UsageError(
-            f"{what}, so it asks first; there is no terminal to ask on",
+            f"{what} and asks first; there is no terminal to ask on",
             hint="pass --yes to go ahead without asking",
         )
 

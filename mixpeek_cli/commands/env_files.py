@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from mixpeek_cli.commands.app_admin import refuse_without_terminal
+from mixpeek_cli.commands.confirm import refuse_without_terminal
 from mixpeek_cli.commands.env_changes import (
     check_name,
     current_env_vars,
@@ -88,8 +88,7 @@ def push(
             hint=f"remove it from {file}; set it with mixpeek env set {PROXY_KEY}",
         )
     refuse_secrets(changes, force)
-    if not yes:
-        refuse_without_terminal("push changes env vars")
+    refuse_without_terminal(yes, "push changes env vars")
     app_id, client = run.client()
     with client as api:
         current = current_env_vars(api, app_id)

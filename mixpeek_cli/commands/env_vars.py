@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from mixpeek_cli.commands import env_files
-from mixpeek_cli.commands.app_admin import refuse_without_terminal
+from mixpeek_cli.commands.confirm import refuse_without_terminal
 from mixpeek_cli.commands.env_changes import (
     check_name,
     current_env_vars,
@@ -109,8 +109,7 @@ def rm_env(
     2, nothing sent). A key the app does not have is named and skipped."""
     for key in keys:
         check_name(key)
-    if not yes:
-        refuse_without_terminal("rm removes env vars")
+    refuse_without_terminal(yes, "rm removes env vars")
     app_id, client = run.client()
     with client as api:
         current = current_env_vars(api, app_id)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mixpeek_cli.commands import watching
+from mixpeek_cli.commands.confirm import refuse_without_terminal
 from mixpeek_cli.commands.layer import Run, command
 
 if TYPE_CHECKING:
@@ -45,20 +46,13 @@ def promote(
     from mixpeek_cli.deploy.app_lookup import AppLookup
     from mixpeek_cli.deploy.report import render_restore
     from mixpeek_cli.deploy.restore import RestoreResult, restore_and_follow
-    from mixpeek_cli.errors import UsageError
     from mixpeek_cli.history.live import find_live
-    from mixpeek_cli.output.runner import can_prompt
 
     plan = watching.watch_plan(
         watch, watch_interval, max_error_rate, rollback_on_failure, follows=wait
     )
     asking = not yes
-    if asking and not can_prompt():
-        # Checked before any call: a script that forgot --yes learns it at once.
-        raise UsageError(
-            "promote changes what production serves and asks first; there is no terminal to ask on",
-            hint="pass --yes to promote without asking",
-        )
+    refuse_without_terminal(yes, "promote changes what production serves")
     settings = run.settings
     app_id, client = run.client()
     with client as api:
