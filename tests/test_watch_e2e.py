@@ -1,8 +1,9 @@
 """`deploy --watch` / `promote --watch` (issue 24): the real CLI against the emulator, whose
 `error-rate` counts the errors an app meets, with real timestamps.
 
-Errors come from a traffic loop in the test that reports them through the emulator's
-control, as a page's or a function's failures would be counted."""
+The first test's errors are a server function's: v2's `api/hello.js` throws, and a traffic
+loop calls it (the emulator runs it in Node and counts each 500). The others report a
+page's errors through the emulator's control, which needs no Node."""
 
 from __future__ import annotations
 
@@ -100,12 +101,57 @@ def error_rate_calls(emu: Emulator, app_id: str) -> list[dict[str, Any]]:
     return [r for r in calls(emu) if r["path"] == f"/v1/apps/{app_id}/error-rate"]
 
 
-def test_an_unhealthy_version_is_rolled_back_and_a_healthy_one_stays(emu, app):
+HANDLER = """export default async function handler(ctx) {
+  %s
+  return { status: 200, body: { ok: true } };
+}
+"""
+
+
+class Calls:
+    """Calls the production site's `/functions/hello` every few milliseconds while running."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.url = f"http://127.0.0.1:{parts.port}/functions/hello"
+        self.host = parts.netloc
+        self.statuses: list[int] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self.stop.wait(0.05):
+                self.statuses.append(client.get(self.url, headers={"Host": self.host}).status_code)
+
+    def __enter__(self) -> Calls:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(30)
+
+
+def function_status(url: str) -> int:
+    parts = urlsplit(url)
+    target = f"http://127.0.0.1:{parts.port}/functions/hello"
+    return httpx.get(target, headers={"Host": parts.netloc}, timeout=30).status_code
+
+
+def test_a_version_whose_function_throws_is_rolled_back_and_a_healthy_one_stays(emu, app):
+    handler = app.root / "api" / "hello.js"
+    handler.parent.mkdir()
+    handler.write_text(HANDLER % "")
     first, v1 = app.deploy()  # v1, healthy: nothing watched
     assert first.code == 0, first.stderr
 
-    with Traffic(emu, app, v1["url"]):
-        broken, data = app.deploy("--watch", "40s", *FAST, "--rollback-on-failure")
+    handler.write_text(HANDLER % 'throw new TypeError("x is undefined");')
+    with Calls(v1["url"]) as calls_made:
+        broken, data = app.deploy(
+            "--watch", "40s", "--watch-interval", "2", "--rollback-on-failure"
+        )
+    assert 200 in calls_made.statuses and 500 in calls_made.statuses  # v1, then v2 throwing
 
     assert broken.code == 6, broken.stderr
     assert data["healthy"] is False and data["rolled_back"] is True
@@ -113,6 +159,7 @@ def test_an_unhealthy_version_is_rolled_back_and_a_healthy_one_stays(emu, app):
     assert data["watch"]["version"] == 2 and data["watch"]["previous_version"] == 1
     assert data["watch"]["rollback"]["status"] == "complete"
     assert data["watch"]["seconds"] < 20  # two polls above the limit, not the whole 40 s
+    assert function_status(data["url"]) == 200  # v1's function answers again
     assert "error: v2 is unhealthy" in broken.stderr
     assert "rolled back: production serves v1 again" in broken.stderr
     assert app.live()["production"] == 1
