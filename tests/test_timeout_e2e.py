@@ -15,7 +15,7 @@ import pytest
 from conftest import API_KEY, APP_ID
 from netfaults import answer_json, drop, forward, read_body, relay, serve, stall
 
-TIMEOUT = 4
+TIMEOUT = 3
 # The wall time a --timeout case may take: the timeout, plus start-up and clean-up.
 MARGIN = 3
 
@@ -96,7 +96,9 @@ def test_a_stalled_put_ends_at_the_timeout(run_cli, app_dir, release):
         result = timed(run_cli, "deploy", str(app_dir), "-m", "x", env=api_env(api))
 
     assert result.code == 5, result.stderr
-    assert "the upload did not finish before --timeout (4s) ran out" in error_line(result.stderr)
+    assert f"the upload did not finish before --timeout ({TIMEOUT}s) ran out" in error_line(
+        result.stderr
+    )
     assert not [p for p in fake.paths if p.endswith("/deploy")], fake.paths
 
 
@@ -116,7 +118,7 @@ def test_s3_503_with_a_long_retry_after_ends_at_the_timeout(run_cli, app_dir, re
 
     assert result.code == 5, result.stderr
     line = error_line(result.stderr)
-    assert "SlowDown" in line and "--timeout (4s)" in line, line
+    assert "SlowDown" in line and f"--timeout ({TIMEOUT}s)" in line, line
     assert [p for p in fake.paths if p.startswith("PUT")] == ["PUT /s3/put"]
 
 
@@ -159,7 +161,7 @@ def test_a_version_download_that_stalls_ends_at_the_timeout(run_cli, tmp_path, r
         result = timed(run_cli, "versions", "download", "3", "-o", str(out), env=api_env(api))
 
     assert result.code == 5, result.stderr
-    assert "the download did not finish before --timeout (4s) ran out" in result.stderr
+    assert f"the download did not finish before --timeout ({TIMEOUT}s) ran out" in result.stderr
     assert list(tmp_path.iterdir()) == [], "a cut download leaves nothing behind"
 
 
@@ -201,7 +203,7 @@ def test_a_build_still_running_at_the_timeout_is_stopped(run_cli, app_dir, relea
 
     assert marker.exists(), result.stderr
     assert result.code == 2, result.stderr
-    assert "was still running when --timeout (4s) ran out: stopped; nothing was sent" in (
+    assert f"was still running when --timeout ({TIMEOUT}s) ran out: stopped; nothing was sent" in (
         error_line(result.stderr)
     )
     assert seen == []
