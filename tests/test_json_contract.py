@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -207,8 +208,8 @@ def test_every_command_prints_one_json_document(
         "team rm": (["team", "rm", "leaving@example.com", "--yes", "--json"], remote_env, ""),
         "stats": (["stats", "--json"], remote_env, ""),
     }
-    # The emulator runs until stopped: its case is the test below.
-    assert set(cases) | {"emulator"} == all_commands()
+    # The emulator and dev run until stopped: their cases are the tests below.
+    assert set(cases) | {"emulator", "dev"} == all_commands()
 
     documents: dict[str, object] = {}
     for name, (args, env, stdin) in cases.items():
@@ -252,6 +253,20 @@ def test_the_emulator_prints_one_json_line_when_ready(cli_env):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_dev_prints_one_json_line_when_ready(cli_env, tmp_path):
+    (tmp_path / "index.html").write_text("<html><head></head></html>\n")
+    proc = spawn_cli("dev", str(tmp_path), "--port", "0", "--offline", "--json", env=cli_env)
+    try:
+        assert proc.stdout is not None
+        data = json.loads(proc.stdout.readline())
+        assert set(data) == {"url", "port", "dev_command"}
+        assert data["url"] == f"http://localhost:{data['port']}" and data["dev_command"] is None
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30) == 0
+    assert proc.stdout.read() == ""  # the result only: the rest went to stderr
 
 
 @pytest.mark.parametrize(

@@ -61,7 +61,7 @@ Offline = Annotated[
 def dev(
     run: Run,
     path: Annotated[
-        Path, typer.Argument(help="The app's directory.", metavar="[PATH]", show_default=False)
+        Path, typer.Argument(help="The app's directory.", metavar="PATH", show_default=False)
     ] = Path("."),
     port: Port = None,
     dev_command: DevCommand = None,
