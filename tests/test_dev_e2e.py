@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from runtime_support import ApiStub, DevRun, start_dev
+from runtime_support import ApiStub, DevRun, esbuild_program, start_dev
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "hello"
 KEY = "sk_dev_e2e_key_0123456789abcdef"
@@ -215,3 +215,34 @@ def test_ctrl_c_stops_kv_survives_a_restart_and_the_bundle_ships_none_of_it(
     names = zipfile.ZipFile(out).namelist()
     assert "index.html" in names and "api/hello.js" in names
     assert not [n for n in names if n.startswith(".mixpeek/") or n.startswith(".env")], names
+
+
+def test_what_stops_mixpeek_dev_before_it_serves_is_one_line_and_exit_2(
+    run_cli, app: Path, tmp_path: Path
+) -> None:
+    import socket
+
+    # esbuild given: none of these may reach a registry to install it.
+    env = {"MIXPEEK_ESBUILD": esbuild_program()}
+    no_node = run_cli(
+        "dev", str(app), "--offline", env={**env, "MIXPEEK_NODE": str(tmp_path / "node")}
+    )
+    assert no_node.code == 2
+    assert "server functions (api/*.ts, api/*.js) run in Node.js 18 or later" in no_node.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        busy = run_cli("dev", str(app), "--offline", "--port", port, env=env)
+    assert busy.code == 2 and f"port {port} is taken" in busy.stderr
+    failing = run_cli(
+        "dev", str(app), "--offline", "--port", "0", "--dev-command", "echo no; exit 3", env=env
+    )
+    assert failing.code == 2
+    assert "[dev] no" in failing.stderr
+    assert "the dev command ended (exit code 3) before it answered" in failing.stderr
+    missing = run_cli(
+        "dev", str(app), "--offline", "--env-file", str(tmp_path / "none.env"), env=env
+    )
+    assert missing.code == 2 and "none.env does not exist" in missing.stderr
+    assert "Traceback" not in no_node.stderr + busy.stderr + failing.stderr + missing.stderr
