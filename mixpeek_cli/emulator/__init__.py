@@ -60,8 +60,10 @@ API behaviour (every answer carries exactly the fields of the SDK's models)
   again (see ``restore``), making no new version; ``POST .../promote`` restores staging's
   version to production.
 * ``GET .../logs`` is the running app's log (see ``app_logs``): ``log_type=requests`` its
-  site requests, ``runtime`` the 501s its ``/functions/`` paths answered and the entries a
-  test added (``POST /_emulator/runtime-logs``, ``state.add_runtime_log``).
+  site requests, ``runtime`` what its server functions printed (``site_functions``: a
+  site's ``/functions/`` run in Node with the runtime room's runner, its ``/api`` proxied
+  to this API) and the entries a test added (``POST /_emulator/runtime-logs``,
+  ``state.add_runtime_log``).
 * Domains (``.../domains``, verify), the GitHub repository (``connect-repo``,
   ``github/install-url``), the team (``.../users``, invitations, roles) and analytics
   (``analytics``, ``error-rate``; pageviews are the HTML pages the sites serve) are in

@@ -2,8 +2,8 @@
 
 Not build logs: what the deployed site saw. The request log is the app's site requests
 (``state.site_requests``, the smoke tests' GETs included). The runtime log is what server
-functions print; the emulator runs none, so its entries are the 501s a site answers under
-``/functions/`` and whatever a test adds (``state.add_runtime_log``). Both come newest
+functions print (``site_functions``: one entry per ``console`` line or thrown stack) and
+whatever a test adds (``state.add_runtime_log``). Both come newest
 first, at most ``limit``, only from the last ``hours``; ``level`` filters runtime entries
 only (request entries have no level).
 """
