@@ -65,6 +65,9 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "export default async function handler(): Promise<never> {\n"
         "  console.warn('about to fail');\n  throw new Error('kaboom');\n}\n"
     )
+    (root / "api" / "leak.js").write_text(
+        "export default async (ctx) => { console.log('key', ctx.env.MIXPEEK_API_KEY); };\n"
+    )
     (root / ".env.local").write_text("SHARED=local\nLOCAL_FLAG=yes\n")
     (root / ".env.secrets").write_text(f"SECRET_TOKEN={SECRET}\n")
     return root
@@ -179,6 +182,8 @@ def test_one_line_per_request_on_the_terminal(dev: DevRun) -> None:
     get(dev, "/functions/hello")
     get(dev, "/api/v1/ping")
     get(dev, "/style.css")
+    assert get(dev, "/functions/leak").status_code == 200  # it prints the key: masked
+    dev.err.wait_for("[fn leak] key ")
     assert re.search(
         r"GET /functions/hello 200 \d+ ms fn", dev.err.wait_for("/functions/hello 200")
     )

@@ -90,8 +90,10 @@ def dev(
     lock = threading.Lock()
 
     def say(line: str) -> None:  # from the server's, the functions' and the output's threads
+        # A function may print ctx.env.MIXPEEK_API_KEY: the key is masked, as everywhere.
+        masked = run.output.redact(line)
         with lock:
-            run.say(line)
+            run.say(masked)
 
     def ready(started: Started) -> None:
         run.output.emit(
