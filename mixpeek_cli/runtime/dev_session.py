@@ -93,16 +93,18 @@ def run_dev(
     process: DevProcess | None = None
     server: uvicorn.Server | None = None
     thread: threading.Thread | None = None
+    # The dev command from the moment it exists (a second Ctrl-C may come while it starts).
+    started: list[DevProcess] = []
 
     def kill_now() -> None:  # a second Ctrl-C: nothing may be left behind, at once
         functions.close()
-        if process is not None:
-            process.stop(grace=0)
+        for each in started:
+            each.stop(grace=0)
 
     with _sigterm_as_ctrl_c(), interrupts.passed_to_child(lambda: None, kill_now) as ctrl_c:
         try:
             ctrl_c.started = True
-            upstream, process, command = _start_pages(options, say, env, ctrl_c)
+            upstream, process, command = _start_pages(options, say, ctrl_c, started)
             app = _server_app(options, env, functions, upstream, say)
             server, thread = _serve(app, sock)
             port = sock.getsockname()[1]
@@ -214,7 +216,10 @@ def _static_root(options: DevOptions) -> Path:
 
 
 def _start_pages(
-    options: DevOptions, say: Callable[[str], None], env: DevEnv, ctrl_c: interrupts.ChildCtrlC
+    options: DevOptions,
+    say: Callable[[str], None],
+    ctrl_c: interrupts.ChildCtrlC,
+    started: list[DevProcess],
 ) -> tuple[Any, DevProcess | None, str | None]:
     """The dev command started and answering (its Upstream), or None to serve files."""
     if not options.dev_command:
@@ -237,6 +242,7 @@ def _start_pages(
         env=child_env,
         on_line=lambda line: say(f"[dev] {line}"),
     )
+    started.append(process)
     ctrl_c.started = True
     try:
         if ctrl_c.interrupted:
