@@ -149,10 +149,11 @@ def init(
 ) -> dict[str, Any]:
     """The build command, output directory and dev command (what mixpeek dev starts) are
     detected from PATH's package.json (Next.js static export, Astro, SvelteKit, Vue CLI,
-    Create React App, Vite) or its index.html (plain HTML: nothing to build). On a terminal it asks for the app id and environment
-    and before writing what it detected; elsewhere, or with --yes, it asks nothing and
-    writes the flags and what it detected. --build-command and --output-dir win over
-    detection, and detection never replaces a value mixpeek.toml already holds.
+    Create React App, Vite) or its index.html (plain HTML: nothing to build). On a
+    terminal it asks for the app id and environment and before writing what it detected;
+    elsewhere, or with --yes, it asks nothing and writes the flags and what it detected.
+    --build-command and --output-dir win over detection, and detection never replaces a
+    value mixpeek.toml already holds.
     """
     from mixpeek_cli.config.frontends import detect_frontend
     from mixpeek_cli.config.project_file import set_keys
