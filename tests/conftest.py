@@ -22,6 +22,7 @@ pytest_plugins = ["sdk_oracle"]
 API_KEY = "sk_test_e2e_secret_value_0123456789"
 INDEX_HTML = "<!doctype html><html><head><title>t</title></head><body>hi</body></html>\n"
 APP_ID = "app_e2e"
+BUILD_SECONDS = 0.1
 
 
 @dataclass
@@ -37,7 +38,9 @@ class CliRun:
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    with Emulator(build_seconds=0.4) as emu:
+    # A build of a tenth of a second: most tests deploy, and wait for it. Tests of what
+    # happens while a build runs set a longer one themselves.
+    with Emulator(build_seconds=BUILD_SECONDS) as emu:
         yield emu
 
 
@@ -46,7 +49,7 @@ def emu(emulator: Emulator) -> Iterator[Emulator]:
     """The shared emulator, reset to defaults around each test."""
     state = emulator.state
     defaults = {
-        "build_seconds": 0.4,
+        "build_seconds": BUILD_SECONDS,
         "fail_builds_with": None,
         "api_keys": None,
         "upload_url_seconds": 3600,
