@@ -127,3 +127,21 @@ def test_api_goes_to_the_emulator_s_own_api_with_the_app_s_key(
     with site(emu, without, "production") as client:
         refused = client.get(f"/api/v1/apps/{without}")
         assert refused.status_code == 403 and "MIXPEEK_API_KEY" in refused.json()["error"]
+
+
+def test_a_stopped_emulator_leaves_no_function_files_behind() -> None:
+    import glob
+    import tempfile
+
+    pattern = f"{tempfile.gettempdir()}/mixpeek-emulator-functions-*"
+    before = set(glob.glob(pattern))
+    esbuild_program()
+    with Emulator(build_seconds=0.05) as other:
+        headers = {"Authorization": f"Bearer {KEY}"}
+        with httpx.Client(base_url=other.base_url, headers=headers, timeout=30) as client:
+            ship(client, "fn_stop", "production")
+        with site(other, "fn_stop", "production") as prod:
+            assert prod.get("/functions/count").status_code == 200
+        made = set(glob.glob(pattern)) - before
+        assert len(made) == 1  # the versions' sources, written for Node to run
+    assert not (set(glob.glob(pattern)) & made)  # removed when the emulator stopped

@@ -156,6 +156,9 @@ class Emulator:
         if self._state is not None:
             # The published sites live in memory: let them go with the server.
             self._state.sites.clear()
+            for close in self._state.on_stop:
+                close()
+            self._state.on_stop.clear()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until the server stops (or ``timeout`` passes); True if it stopped.

@@ -79,6 +79,7 @@ class SiteRouter:
         self.app = app
         self.state = state
         self.functions = SiteFunctions(state)
+        state.on_stop.append(self.functions.close)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":

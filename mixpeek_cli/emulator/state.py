@@ -128,6 +128,9 @@ class EmulatorState:
         self.sites = SiteStore()
         # Each app's domains, repository, team and analytics; their own locks.
         self.admin = AdminState()
+        # Run when the emulator stops: what the servers made that outlives a request (the
+        # sites' function runners and their files).
+        self.on_stop: list[Callable[[], None]] = []
 
     # -- config -------------------------------------------------------------------------
 
