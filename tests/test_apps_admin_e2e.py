@@ -20,6 +20,7 @@ import httpx
 import pytest
 from conftest import API_KEY, CliRun
 from netfaults import drop, forward, relay, serve
+from terminal import run_on_a_terminal
 
 from mixpeek_cli.emulator import Emulator
 
@@ -347,36 +348,7 @@ def test_a_lost_create_answer_is_settled_by_the_slug_and_never_sent_again(
 
 
 def on_a_terminal(cli: Cli, answers: list[str], *args: str) -> tuple[int, str]:
-    """Run the CLI with stdin and stdout on a pseudo-terminal, typing each answer once
-    its prompt (ending in ": " on stderr) has appeared; its exit code and stderr."""
-    master, slave = os.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mixpeek_cli", *args],
-            cwd=cli.cwd,
-            env=cli.env,
-            stdin=slave,
-            stdout=slave,
-            stderr=subprocess.PIPE,
-            # No controlling terminal: getpass then reads the pty on stdin, not /dev/tty.
-            start_new_session=True,
-        )
-        assert proc.stderr is not None
-        seen = b""
-        for answer in answers:
-            while not seen.endswith(b": "):  # getpass drops what is typed before it asks
-                chunk = os.read(proc.stderr.fileno(), 1024)
-                if not chunk:
-                    break
-                seen += chunk
-            os.write(master, answer.encode() + b"\n")
-            seen += b"\n"
-        rest = proc.stderr.read()
-        proc.wait(timeout=60)
-    finally:
-        os.close(slave)
-        os.close(master)
-    return proc.returncode, (seen + rest).decode()
+    return run_on_a_terminal(cli.env, answers, *args, cwd=cli.cwd)
 
 
 @pytest.mark.skipif(os.name != "posix", reason="a pseudo-terminal")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from terminal import run_on_a_terminal
 
 from mixpeek_cli.config.frontends import detect_frontend
 
@@ -563,37 +562,6 @@ def test_init_refuses_an_output_dir_outside_the_app(run_cli, vite_app, bad):
 
 
 # --- on a terminal --------------------------------------------------------------------
-
-
-def run_on_a_terminal(cli_env, answers: list[str], *args: str):  # type: ignore[no-untyped-def]
-    """Run the CLI with stdin and stdout on a pseudo-terminal (stderr a pipe), typing each
-    answer once its prompt (ending in ": " on stderr) has appeared."""
-    master, slave = os.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mixpeek_cli", *args],
-            env=cli_env,
-            stdin=slave,
-            stdout=slave,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
-        assert proc.stderr is not None
-        seen = b""
-        for answer in answers:
-            while not seen.endswith(b": "):
-                chunk = os.read(proc.stderr.fileno(), 1024)
-                if not chunk:
-                    break
-                seen += chunk
-            os.write(master, answer.encode() + b"\n")
-            seen += b"\n"
-        rest = proc.stderr.read()
-        proc.wait(timeout=60)
-    finally:
-        os.close(slave)
-        os.close(master)
-    return proc.returncode, (seen + rest).decode()
 
 
 def test_init_on_a_terminal_asks_and_no_writes_only_the_app_id_and_environment(cli_env, vite_app):

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import API_KEY, APP_ID, CliRun
+from terminal import run_on_a_terminal
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -230,41 +231,12 @@ def test_login_rejects_an_empty_or_multi_word_key(piped, cli_env):
     assert not credentials_file(cli_env).exists()
 
 
-def run_on_a_terminal(cli_env, answers: list[str], *args: str, env=None):  # type: ignore[no-untyped-def]
-    """Run the CLI with stdin and stdout on a pseudo-terminal, typing each answer
-    once its whole prompt (ending in ": " on stderr) has appeared."""
-    master, slave = os.openpty()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mixpeek_cli", *args],
-            env={**cli_env, **(env or {})},
-            stdin=slave,
-            stdout=slave,
-            stderr=subprocess.PIPE,
-            # No controlling terminal: getpass then reads the pty on stdin, not /dev/tty.
-            start_new_session=True,
-        )
-        assert proc.stderr is not None
-        seen = b""
-        for answer in answers:
-            # getpass flushes input typed before its prompt, so wait for the prompt.
-            while not seen.endswith(b": "):
-                chunk = os.read(proc.stderr.fileno(), 1024)
-                if not chunk:
-                    break
-                seen += chunk
-            os.write(master, answer.encode() + b"\n")
-            seen += b"\n"
-        rest = proc.stderr.read()
-        proc.wait(timeout=60)
-    finally:
-        os.close(slave)
-        os.close(master)
-    return proc.returncode, (seen + rest).decode()
+def on_a_terminal(cli_env, answers: list[str], *args: str, env=None):  # type: ignore[no-untyped-def]
+    return run_on_a_terminal({**cli_env, **(env or {})}, answers, *args)
 
 
 def test_init_asks_on_a_terminal(cli_env, tmp_path):
-    code, stderr = run_on_a_terminal(cli_env, ["app_typed", "staging"], "init", str(tmp_path))
+    code, stderr = on_a_terminal(cli_env, ["app_typed", "staging"], "init", str(tmp_path))
 
     assert code == 0, stderr
     assert "App id" in stderr
@@ -272,7 +244,7 @@ def test_init_asks_on_a_terminal(cli_env, tmp_path):
 
 
 def test_init_never_asks_when_ci_is_set_even_on_a_terminal(cli_env, tmp_path):
-    code, stderr = run_on_a_terminal(cli_env, [], "init", str(tmp_path), env={"CI": "true"})
+    code, stderr = on_a_terminal(cli_env, [], "init", str(tmp_path), env={"CI": "true"})
 
     assert code == 2
     assert "App id" not in stderr
@@ -280,7 +252,7 @@ def test_init_never_asks_when_ci_is_set_even_on_a_terminal(cli_env, tmp_path):
 
 
 def test_login_asks_without_echo_on_a_terminal(cli_env):
-    code, stderr = run_on_a_terminal(cli_env, ["sk_typed_key_42"], "login")
+    code, stderr = on_a_terminal(cli_env, ["sk_typed_key_42"], "login")
 
     assert code == 0, stderr
     assert "sk_typed_key_42" not in stderr
