@@ -223,8 +223,13 @@ class _Defaults:
             glob = body.rstrip("/")
             segment = "[^/]*".join(re.escape(part) for part in glob.split("*"))
             self.patterns.append((re.compile(segment), exclude, body.endswith("/")))
+        # Most paths match no pattern in any component: one search says so.
+        either = "|".join(regex.pattern for regex, _, _ in self.patterns)
+        self._any = re.compile(f"(?:^|/)(?:{either})(?:/|$)")
 
     def check(self, rel: str) -> tuple[bool, int | None]:
+        if self._any.search(rel) is None:
+            return False, None
         is_dir = rel.endswith("/")
         parts = rel.strip("/").split("/") if rel.strip("/") else []
         parents, name = (parts, None) if is_dir else (parts[:-1], parts[-1] if parts else None)
