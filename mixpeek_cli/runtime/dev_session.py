@@ -111,6 +111,8 @@ def run_dev(
             serving = f"pages from `{command}`" if command else f"files of {_static_root(options)}"
             ready(Started(f"http://localhost:{port}", port, command, serving))
             while thread.is_alive():
+                if ctrl_c.interrupted:  # one that landed in an import is only noted
+                    raise KeyboardInterrupt
                 if process is not None and process.returncode() is not None:
                     say(
                         f"the dev command ended (exit code {process.returncode()}): "
