@@ -228,3 +228,32 @@ def test_a_verify_upload_not_found_error_is_a_missing_object_not_a_missing_call(
     assert result.code == 5, result.stderr
     assert "no object under that key (NotFoundError)" in result.stderr
     assert deploy_posts(emu) == []
+
+
+def test_a_removal_whose_answer_is_lost_is_done_when_the_retry_finds_it_gone(
+    emu, run_cli, remote_env
+):
+    """A DELETE that ran but whose answer was lost is sent again (removing twice removes
+    nothing more); the retry's 404 then means the first one did it, not an error."""
+    added = run_cli("domains", "add", "www.lost-answer.example", "--json", env=remote_env)
+    assert added.code == 0, added.stderr
+    lost: list[str] = []
+
+    def handle(request: BaseHTTPRequestHandler) -> None:
+        response = forward(request, emu.base_url)  # the emulator removes it
+        if request.command == "DELETE" and not lost:
+            lost.append(request.path)
+            drop(request)
+        else:
+            relay(request, response)
+
+    with serve(handle) as proxy:
+        removed = run_cli(
+            "domains", "rm", "www.lost-answer.example", "--yes", "--json",
+            env={**remote_env, "MIXPEEK_BASE_URL": proxy},
+        )  # fmt: skip
+    assert removed.code == 0, removed.stderr
+    deletes = [r for r in emu.state.requests if r["method"] == "DELETE"]
+    assert [r["path"] for r in deletes] == [lost[0]] * 2  # sent again, answered 404
+    listed = run_cli("domains", "list", "--json", env=remote_env)
+    assert "www.lost-answer.example" not in listed.stdout

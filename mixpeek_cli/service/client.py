@@ -444,6 +444,7 @@ class ApiClient:
             content = encode_body(json_body)  # once: every retry sends the same bytes
             headers["Content-Type"] = "application/json"
         attempt = 0
+        reached = False  # an earlier attempt reached the server (its answer was lost)
         while True:
             attempt += 1
             self._check_time(method, path)
@@ -482,9 +483,13 @@ class ApiClient:
                         )
                     else:
                         return _json_object(data, method, path, creates)
+                elif method == "DELETE" and response.status_code == 404 and reached:
+                    # Sent again after a lost answer: the first attempt removed it.
+                    return {"message": "removed (a retry found it already gone)"}
                 else:
                     failure = failure_for(response, method, path, self._scrub)
                     verdict = status_verdict(response, failure)
+            reached = reached or (verdict.reached and not verdict.stored_nothing)
             if creates is not None and verdict.reached and not verdict.stored_nothing:
                 raise maybe_created(verdict.failure, creates)
             if not verdict.retry or attempt >= self._retry.max_attempts:
