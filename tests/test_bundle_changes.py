@@ -45,6 +45,9 @@ class EditsBetweenWalkAndWrite:
     def scan(self, files: Sequence[BundleFile], stop: object = None) -> list[Finding]:
         return []
 
+    def scans_here(self, files: Sequence[BundleFile]) -> bool:
+        return False
+
     def judge(self, findings: Sequence[Finding]) -> None:
         pass
 

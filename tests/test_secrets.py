@@ -337,7 +337,11 @@ class _RecordingGuard:
 
     def scan(self, files, stop=None):
         self.calls.append("scan")
+        self.scanned = [file.path for file in files]
         return self.real.scan(files, stop)
+
+    def scans_here(self, files):
+        return self.real.scans_here(files)
 
     def judge(self, findings):
         self.real.judge(findings)
@@ -442,3 +446,29 @@ def test_a_key_in_a_source_file_outside_the_output_dir_stops_the_deploy(
     assert_refused(result, "config/prod.env:2")
     assert not any(run in result.out_and_err for run in key_material(text))
     assert emu.state.requests == []
+
+
+def test_a_tree_scanned_in_process_is_scanned_from_the_writer_s_reads_and_the_rest(
+    tmp_path, monkeypatch
+):
+    """Where no child pays, the files the writer reads whole are scanned from its bytes,
+    bigger ones on the scan's thread: every finding is there, in bundle order."""
+    from mixpeek_cli.bundle.build import build_bundle
+    from mixpeek_cli.bundle.zipwriter import CHUNK_SIZE
+    from mixpeek_cli.errors import UsageError
+    from mixpeek_cli.output.reporter import NullReporter
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "app"
+    make_file(root, "index.html", "<p>hi</p>\n")
+    filler = "print('x')\n" * (CHUNK_SIZE // 11 + 1)  # more than a chunk: read in parts
+    make_file(root, "a_big.py", f"{filler}TOKEN = 'ghp_{token()}'\n")
+    make_file(root, "z.py", f"KEY = 'sk_live_{token()}'\n")
+    guard = _RecordingGuard()
+
+    with pytest.raises(UsageError) as refused:
+        build_bundle(root, NullReporter(), guard=guard)
+    assert "a_big.py:95327 holds a GitHub token" in str(refused.value)
+    assert "and 1 more" in str(refused.value)  # z.py's Stripe key, found in the writer
+    assert guard.calls == ["scan", "release"]
+    assert guard.scanned == ["a_big.py"]  # the thread read only what the writer read in parts

@@ -148,12 +148,20 @@ def _first_chunk(deflater: Deflater, data: Buffer, last: bool) -> tuple[int, Buf
     return DEFLATED, head + rest + comp.flush(deflater.finish if last else deflater.sync)
 
 
-def _small_batch(deflater: Deflater, files: Sequence[SourceFile]) -> list[_Piece]:
+# Told each file the writer reads whole (path, bytes), on the worker that read it.
+Inspect = Callable[[str, bytes], None]
+
+
+def _small_batch(
+    deflater: Deflater, files: Sequence[SourceFile], inspect: Inspect | None = None
+) -> list[_Piece]:
     pieces = []
     for file in files:
         data = _read(file, 0, file.size + 1)  # one byte more shows a file that grew
         if len(data) != file.size:
             raise _changed(file)
+        if inspect is not None:
+            inspect(file.path, data)
         method, payload = _first_chunk(deflater, data, last=True)
         pieces.append(_Piece(method, payload, b"", deflater.crc32(data)))
     return pieces
@@ -396,11 +404,13 @@ def write_entries(
     workers: int | None = None,
     chunk_size: int = CHUNK_SIZE,
     deflater: Deflater | None = None,
+    inspect: Inspect | None = None,
 ) -> tuple[str, list[int]]:
     """Write ``files`` (already in bundle order) as a zip to ``fh``.
 
-    ``deflater`` defaults to :func:`~mixpeek_cli.bundle.deflate.active`. Returns the
-    zip's sha256 (hex) and each file's CRC-32, in order.
+    ``deflater`` defaults to :func:`~mixpeek_cli.bundle.deflate.active`. ``inspect`` is
+    given the bytes of each file of at most ``chunk_size`` (read whole), on a worker.
+    Returns the zip's sha256 (hex) and each file's CRC-32, in order.
     """
     deflater = deflater or active()
     sink = _Sink(fh)
@@ -420,7 +430,7 @@ def write_entries(
                     return
                 future: Future[list[_Piece]] | Future[_Piece] | None = None
                 if unit.file is None:
-                    future = pool.submit(_small_batch, deflater, unit.batch)
+                    future = pool.submit(_small_batch, deflater, unit.batch, inspect)
                 elif not unit.stored:
                     future = pool.submit(
                         _chunk_job, deflater, unit.file, unit.index, unit.count, chunk_size

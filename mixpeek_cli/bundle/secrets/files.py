@@ -135,6 +135,12 @@ class SecretGuard:
 
         return scan_in_child(files, stop, started=self._child)
 
+    def scans_here(self, files: Sequence[BundleFile]) -> bool:
+        """Whether :meth:`scan` of ``files`` would run in this process (no child pays)."""
+        from mixpeek_cli.bundle.secrets.worker import child_from_bytes
+
+        return sum(file.size for file in files) < child_from_bytes()
+
     def judge(self, findings: Sequence[Finding]) -> None:
         from mixpeek_cli.bundle.secrets.scan import refuse_on_findings
 
