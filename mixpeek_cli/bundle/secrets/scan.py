@@ -166,9 +166,13 @@ def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
+# A NUL in a file's first bytes makes it binary (an image, an archive): not scanned.
+BINARY_PROBE = 8192
+
+
 def scan_bytes(path: str, data: bytes) -> Iterator[Finding]:
     """Findings in one file's content."""
-    if b"\0" in data[:8192]:
+    if b"\0" in data[:BINARY_PROBE]:
         return
     for pattern in _PATTERNS:
         if not _passes(data, pattern.gate):
@@ -213,24 +217,29 @@ def scan_files(files: Sequence[ScanFile], stop: Event | None = None) -> list[Fin
         if file.size > MAX_SCAN_BYTES:
             continue
         try:
-            data = _read_all(file)
+            data = _read_text(file)
         except OSError as exc:
             raise UsageError(
                 f"cannot read {file.path}: {exc.strerror or exc}",
                 hint="fix its permissions or add it to .mixpeekignore",
             ) from exc
-        findings.extend(scan_bytes(file.path, data))
+        if data is not None:
+            findings.extend(scan_bytes(file.path, data))
     return findings
 
 
-def _read_all(file: ScanFile) -> bytes:
+def _read_text(file: ScanFile) -> bytes | None:
+    """The file's bytes; None for a binary one, of which only the first bytes are read
+    (images and media are most of a site's bytes: the scan need not read them)."""
     # A descriptor read, not a file object: for thousands of small files the object cost
     # as much as the read (one read of size + 1 also sees a file that grew).
     fd = os.open(file.source, _O_READ)
     try:
-        data = os.read(fd, file.size + 1)
-        if len(data) <= file.size:
+        data = os.read(fd, min(file.size + 1, BINARY_PROBE))
+        if len(data) <= file.size and len(data) < BINARY_PROBE:
             return data  # all of it (or a file that shrank: scanned as it is now)
+        if b"\0" in data:
+            return None
         parts = [data]
         while block := os.read(fd, 1024 * 1024):
             parts.append(block)
