@@ -2,7 +2,7 @@
 
 The rule (docs/bundle.md, "The zip is deterministic"), per file:
 
-* the *probe* is the raw deflate of the file's first 64 KiB, finished; the file
+* the *probe* is the raw deflate of the file's first 16 KiB, finished; the file
   is **stored** when the probe saves less than 5% (``20 * len(probe) > 19 * len(sample)``),
   so empty files, tiny files and already-compressed content are stored, and deflated
   otherwise;
@@ -47,7 +47,7 @@ from mixpeek_cli.bundle.zipformat import (
 from mixpeek_cli.errors import UsageError
 
 CHUNK_SIZE = 1024 * 1024
-SAMPLE_SIZE = 64 * 1024
+SAMPLE_SIZE = 16 * 1024  # the probe: 64 KiB cost 4x as much on images, for the same verdicts
 WINDOW_SIZE = 32 * 1024  # deflate's window: the dictionary each chunk is primed with
 MIN_IN_FLIGHT = 4 * 1024 * 1024
 BATCH_BYTES = 512 * 1024  # small files go to workers in batches to amortise the hand-off
