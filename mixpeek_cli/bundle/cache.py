@@ -49,9 +49,10 @@ from mixpeek_cli.bundle.secrets.scan import RULES_VERSION, Finding
 if TYPE_CHECKING:
     from mixpeek_cli.bundle.files import BundleFile
 
-# Bump when the records change. The zip's bytes also depend on the compressor: its name
-# and version are in the key (mixpeek_cli.bundle.deflate).
-FORMAT = 4
+# Bump when the records or the zip writer's rule change (5: the 16 KiB probe), so a zip
+# kept by an earlier rule is not reused for what this one would write. The zip's bytes
+# also depend on the compressor: its name and version are in the key (bundle/deflate.py).
+FORMAT = 5
 KEEP_PER_ROOT = 3
 RACY_NS = 2_000_000_000
 STALE_ROOT_NS = 30 * 24 * 3600 * 1_000_000_000  # forget PATHs not bundled for 30 days
