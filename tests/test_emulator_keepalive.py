@@ -19,7 +19,7 @@ from mixpeek_cli.emulator import Emulator
 
 # Far below the 40 ms a delayed ACK costs, far above a loopback round trip (about 1 ms).
 QUICK_MS = 20.0
-ROUNDS = 3  # a round slowed by a busy machine is tried again; a stall slows every round
+ROUNDS = 5  # a round slowed by a busy machine is tried again; a stall slows every round
 
 
 def three_on_one_connection(emu: Emulator) -> list[float]:
@@ -28,16 +28,16 @@ def three_on_one_connection(emu: Emulator) -> list[float]:
     conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=10)
     auth = {"Authorization": f"Bearer {API_KEY}"}
     body = json.dumps({"filename": "bundle.zip"})
+    # Reads of an app of its own: the shared emulator holds every earlier test's apps and
+    # versions by now, and listing them all is the route's work, not a stall.
     requests = [
-        ("GET", "/v1/apps", None, auth),
+        ("GET", "/v1/apps/app_keepalive_probe", None, auth),
         (
             "POST",
             f"/v1/apps/{APP_ID}/deploy/upload-url",
             body,
             {**auth, "Content-Type": "application/json"},
         ),
-        # An app of its own: the shared emulator's APP_ID holds every earlier test's
-        # versions by now, and reading them all is the route's work, not a stall.
         ("GET", "/v1/apps/app_keepalive_probe", None, auth),
     ]
     took = []
@@ -58,5 +58,6 @@ def three_on_one_connection(emu: Emulator) -> list[float]:
 def test_three_requests_on_one_connection_each_answer_within_a_few_ms(emu: Emulator) -> None:
     three_on_one_connection(emu)  # the first calls of each route warm up: not timed
     rounds = [three_on_one_connection(emu) for _ in range(ROUNDS)]
-    best = min(rounds, key=max)
-    assert max(best) < QUICK_MS, [[round(ms, 1) for ms in r] for r in rounds]
+    # The stall hits the answers after a connection's first: those are what is timed.
+    best = min(rounds, key=lambda r: max(r[1:]))
+    assert max(best[1:]) < QUICK_MS, [[round(ms, 1) for ms in r] for r in rounds]
