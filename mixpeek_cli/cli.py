@@ -249,7 +249,10 @@ def with_watch_default(args: list[str]) -> list[str]:
         if arg == "--":
             return out + args[index + 1 :]
         after = args[index + 1] if index + 1 < len(args) else ""
-        if arg == "--watch" and not (after and DURATION.fullmatch(after.lower())):
+        # A value that starts with a digit is a DURATION, right or wrong (a wrong one is
+        # then told as such, not taken for PATH); write ./5m for a directory of that name.
+        is_value = after[:1].isdigit() or bool(after and DURATION.fullmatch(after.lower()))
+        if arg == "--watch" and not is_value:
             out.append(DEFAULT_WATCH)
     return out
 

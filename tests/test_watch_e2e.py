@@ -261,6 +261,7 @@ def test_ctrl_c_while_watching_leaves_the_version_live(app, cli_env):
         (["--watch", "--no-wait"], "--watch needs the deploy followed until it is live"),
         (["--watch", "--dry-run"], "--watch needs the deploy followed until it is live"),
         (["--watch=soon"], "invalid --watch duration"),
+        (["--watch", "5x"], "invalid --watch duration '5x'"),
         (["--watch", "5m", "--watch-interval", "0"], "--watch-interval must be above zero"),
     ],
 )
@@ -278,6 +279,7 @@ def test_a_bare_watch_takes_the_default_duration() -> None:
     ]  # fmt: skip
     assert with_watch_default(["deploy", "--watch", "./app"])[2] == "5m"
     assert with_watch_default(["deploy", "--watch", "90", "."])[2:] == ["90", "."]
+    assert with_watch_default(["deploy", "--watch", "5x"]) == ["deploy", "--watch", "5x"]
     assert with_watch_default(["deploy", "--", "--watch"]) == ["deploy", "--", "--watch"]
     assert [parse_duration(t) for t in ("90", "40s", "5m", "1h", "1m30s", "1.5m")] == [
         90, 40, 300, 3600, 90, 90
