@@ -76,7 +76,8 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "api" / "ping.ts").write_text(
         "export default async () => ({ body: { pong: true } });\n"
     )
-    (root / "mixpeek.toml").write_text('app_id = "vite-app"\ndev_command = "npm run dev"\n')
+    # No dev_command: the detected Vite project's own (`npm run dev`) is run, and said.
+    (root / "mixpeek.toml").write_text('app_id = "vite-app"\n')
     return root
 
 
@@ -106,6 +107,7 @@ def test_the_dev_command_gets_its_port_and_pages_come_through_with_window_mixpee
     assert page.text.index("__MIXPEEK__") < page.text.index("<title>")
     assert httpx.get(dev.url + "/functions/ping", timeout=30).json() == {"pong": True}
     dev.err.wait_for("[dev]   VITE ready on port")
+    dev.err.wait_for("no dev_command set: running Vite's `npm run dev`")
     dev.err.wait_for("starting the dev command: npm run dev -- --port")
 
 

@@ -292,3 +292,25 @@ def test_a_failing_function_answers_500_and_logs_why(functions: tuple[FunctionHo
     slow = host.run("slow", request("/functions/slow"), lambda lv, t: None)
     assert slow is not None and slow.status == 504
     assert time.monotonic() - started < 5
+
+
+def test_the_dev_command_comes_from_the_flag_the_project_file_or_the_detected_frontend(
+    tmp_path: Path,
+) -> None:
+    from mixpeek_cli.commands.dev import _dev_command
+    from mixpeek_cli.config.frontends import detect_frontend
+
+    (tmp_path / "package.json").write_text(
+        '{"scripts": {"dev": "vite", "build": "vite build"}, "devDependencies": {"vite": "5"}}'
+    )
+    frontend = detect_frontend(tmp_path)
+    told: list[str] = []
+    assert _dev_command(tmp_path, None, frontend, told.append) == "npm run dev"
+    assert told and "no dev_command set: running Vite's `npm run dev`" in told[0]
+    assert _dev_command(tmp_path, "pnpm dev", frontend, told.append) == "pnpm dev"
+    assert _dev_command(tmp_path, "", frontend, told.append) is None  # serve the files
+    (tmp_path / "mixpeek.toml").write_text('dev_command = "yarn dev --host"\n')
+    assert _dev_command(tmp_path, None, frontend, told.append) == "yarn dev --host"
+    (tmp_path / "mixpeek.toml").write_text('dev_command = ""\n')
+    assert _dev_command(tmp_path, None, frontend, told.append) is None
+    assert len(told) == 1  # said only when it was detected

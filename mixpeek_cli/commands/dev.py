@@ -11,6 +11,9 @@ import typer
 from mixpeek_cli.commands.layer import Run, command
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mixpeek_cli.config.frontends import Frontend
     from mixpeek_cli.config.settings import Settings
 
 Port = Annotated[
@@ -102,13 +105,14 @@ def dev(
         )
         say(f"mixpeek dev: {root} at {started.url} ({started.serving}). Press Ctrl-C to stop.")
 
-    chosen = _dev_command(root, dev_command)
+    frontend = detect_frontend(root)
+    chosen = _dev_command(root, dev_command, frontend, run.reporter.info)
     options = DevOptions(
         root=root,
         port=DEFAULT_PORT if port is None else port,
         port_given=port is not None,
         dev_command=chosen,
-        frontend=detect_frontend(root),
+        frontend=frontend,
         output_dir=settings.output_dir,
         env_file=env_file or root / ".env.local",
         env_file_given=env_file is not None,
@@ -124,20 +128,31 @@ def dev(
     return run_dev(options, say, ready)
 
 
-def _dev_command(root: Path, flag: str | None) -> str | None:
-    """--dev-command, else mixpeek.toml's dev_command; "" (or none): serve the files."""
+def _dev_command(
+    root: Path, flag: str | None, frontend: Frontend | None, tell: Callable[[str], None]
+) -> str | None:
+    """--dev-command, else mixpeek.toml's dev_command, else the detected frontend's (as a
+    deploy builds a detected frontend without a build setting); "": serve the files."""
     from mixpeek_cli.config.settings import PROJECT_FILE, read_project_file
     from mixpeek_cli.errors import UsageError
 
     if flag is not None:
         return flag.strip() or None
     value = read_project_file(root).get("dev_command")
-    if value is not None and not isinstance(value, str):
+    if value is None:
+        if frontend is None or not frontend.dev_command:
+            return None
+        tell(
+            f"no dev_command set: running {frontend.name}'s `{frontend.dev_command}` "
+            f"(mixpeek init writes it to {PROJECT_FILE}; --dev-command '' serves the files)"
+        )
+        return frontend.dev_command
+    if not isinstance(value, str):
         raise UsageError(
             f"{root / PROJECT_FILE}: dev_command must be a string",
             hint='write it in quotes, e.g. dev_command = "npm run dev"',
         )
-    return value.strip() or None if value else None
+    return value.strip() or None
 
 
 def _remote(run: Run, settings: Settings) -> tuple[dict[str, str], str | None]:
