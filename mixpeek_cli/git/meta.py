@@ -78,7 +78,7 @@ def _git(path: Path, *args: str) -> str | None:
     return proc.stdout.decode("utf-8", "replace")
 
 
-def _gitpython() -> Any:
+def gitpython() -> Any:
     """The ``git`` module, imported on first use (it is heavy)."""
     # Without this, importing GitPython on a machine with no git binary raises ImportError.
     os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
@@ -103,7 +103,7 @@ def read_commit_info(path: Path, rev: str) -> GitInfo:
     """The sha, message and author of commit ``rev`` in the repository holding ``path``."""
     from mixpeek_cli.errors import UsageError
 
-    git = _gitpython()
+    git = gitpython()
     try:
         repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
@@ -123,6 +123,6 @@ def read_commit_info(path: Path, rev: str) -> GitInfo:
 
 def remote_branches_containing(path: Path, sha: str) -> list[str]:
     """The remote-tracking branches (``origin/main``) whose history holds ``sha``."""
-    with _gitpython().Repo(path, search_parent_directories=True) as repo:
+    with gitpython().Repo(path, search_parent_directories=True) as repo:
         out = repo.git.branch("-r", "--contains", sha, "--format=%(refname:short)")
     return [line.strip() for line in out.splitlines() if line.strip()]

@@ -56,12 +56,9 @@ def github_repo_url(url: str) -> str | None:
 def read_local_repo(path: Path) -> LocalRepo:
     """The ``origin`` remote's URL and the current branch of the repository holding
     ``path``; UsageError when there is no repository."""
-    import os
+    from mixpeek_cli.git.meta import gitpython
 
-    # Without this, importing GitPython on a machine with no git binary raises ImportError.
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    import git
-
+    git = gitpython()
     try:
         repo = git.Repo(path, search_parent_directories=True)
     except (git.InvalidGitRepositoryError, git.NoSuchPathError):
