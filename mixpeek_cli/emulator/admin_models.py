@@ -8,12 +8,11 @@ the SDK declares ``Optional`` with a default takes null as that default, as its
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from mixpeek_cli.emulator.models import STRICT_BODY
+from mixpeek_cli.emulator.models import STRICT_BODY, Stamped
 
 # The published lifecycle [sdk: CustomDomainConfig]; "active" is live.
 DomainStatus = Literal["pending", "verifying", "provisioning_tls", "active"]
@@ -181,18 +180,6 @@ class _Control(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class _Stamped(_Control):
-    # When it happened (ISO 8601 with an offset; default now): lets a test age it.
-    timestamp: datetime | None = None
-
-    @field_validator("timestamp")
-    @classmethod
-    def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.utcoffset() is None:
-            raise ValueError("timestamp needs a UTC offset (e.g. +00:00)")
-        return value
-
-
 class DomainOutcome(_Control):
     """Body of ``POST /_emulator/apps/{app_id}/domains/{domain}``: how DNS verification
     ends. ``failed``: the checks gave up, the domain is ``pending`` again."""
@@ -206,7 +193,7 @@ class GithubSpec(_Control):
     installed: bool
 
 
-class ErrorSpec(_Stamped):
+class ErrorSpec(Stamped):
     """Body of ``POST /_emulator/apps/{app_id}/errors``: an error the app's pages met."""
 
     error_type: str = "Error"
@@ -214,7 +201,7 @@ class ErrorSpec(_Stamped):
     url: str | None = None
 
 
-class VitalSpec(_Stamped):
+class VitalSpec(Stamped):
     """Body of ``POST /_emulator/apps/{app_id}/vitals``: one Web Vitals sample (times in
     milliseconds, CLS unitless)."""
 

@@ -330,16 +330,13 @@ class AppLogs(BaseModel):
     entries: list[RequestLogEntry] | list[RuntimeLogEntry]
 
 
-class RuntimeLogSpec(BaseModel):
-    """Body of ``POST /_emulator/runtime-logs``."""
+class Stamped(BaseModel):
+    """A ``/_emulator`` control's body that records something at a moment."""
 
+    # A misspelt field must fail loudly, not leave the emulator as it was.
     model_config = ConfigDict(extra="forbid")
 
-    app_id: str = Field(min_length=1)
-    level: LogLevel = "log"
-    message: str
-    route_path: str | None = None
-    # When it happened (ISO 8601 with an offset; default now): lets a test age an entry.
+    # When it happened (ISO 8601 with an offset; default now): lets a test age it.
     timestamp: datetime | None = None
 
     @field_validator("timestamp")
@@ -348,6 +345,15 @@ class RuntimeLogSpec(BaseModel):
         if value is not None and value.utcoffset() is None:
             raise ValueError("timestamp needs a UTC offset (e.g. +00:00)")
         return value
+
+
+class RuntimeLogSpec(Stamped):
+    """Body of ``POST /_emulator/runtime-logs``."""
+
+    app_id: str = Field(min_length=1)
+    level: LogLevel = "log"
+    message: str
+    route_path: str | None = None
 
 
 class AppSpec(BaseModel):
