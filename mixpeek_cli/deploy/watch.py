@@ -114,14 +114,6 @@ def limit_for(plan: WatchPlan, baseline: float | None) -> float:
     return max(FLOOR_PER_MINUTE, BASELINE_FACTOR * (baseline or 0.0))
 
 
-@dataclass
-class Clock:
-    """Time as the watch sees it: real by default, bounded by the run's deadline."""
-
-    now: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-
-
 def watch_version(
     api: ApiClient,
     app_id: str,
@@ -132,13 +124,11 @@ def watch_version(
     smoke_test: dict[str, Any] | None,
     settings: Settings,
     reporter: Reporter,
-    clock: Clock | None = None,
 ) -> Watched:
     """Watch ``version``, which ``before.environment`` serves now, for ``plan.seconds``
     (or until it is found unhealthy). A Ctrl-C stops the watch (KeyboardInterrupt goes up)."""
     from mixpeek_cli.service.analytics import error_rate
 
-    clock = clock or Clock()
     limit = limit_for(plan, before.baseline)
     watched = Watched(plan=plan, before=before, limit=limit)
     watched.version = version
@@ -146,26 +136,26 @@ def watch_version(
     if smoke_test is not None and not smoke_test.get("passed", True):
         errors = "; ".join(str(e) for e in smoke_test.get("errors") or []) or "no reason given"
         _unhealthy(watched, f"its smoke test did not pass: {errors}")
-    start = clock.now()
+    start = time.monotonic()
     deadline = settings.deadline
     above = 0
     while watched.healthy:
-        left = plan.seconds - (clock.now() - start)
+        left = plan.seconds - (time.monotonic() - start)
         if left <= 0:
             break
         wait = min(plan.interval, left)
         if deadline is not None and not deadline.allows(wait):
-            watched.seconds = clock.now() - start
+            watched.seconds = time.monotonic() - start
             raise WatchTimeout(
                 f"--timeout ({deadline.seconds:g}s) ran out while watching {name}, "
                 f"{_duration(left)} before the watch's end; {name} stays live",
                 hint="give --timeout room for the deploy and the watch together",
             )
-        clock.sleep(wait)
+        time.sleep(wait)
         rate = error_rate(api, app_id, WINDOW_MINUTES).per_minute
         watched.polls.append(rate)
         watched.error_rate = rate
-        left = max(0.0, plan.seconds - (clock.now() - start))
+        left = max(0.0, plan.seconds - (time.monotonic() - start))
         reporter.live(
             f"watching {name}: {_rate(rate)} errors/min, before {_rate(before.baseline)}, "
             f"limit {limit:g}, {_duration(left)} left"
@@ -177,7 +167,7 @@ def watch_version(
                 f"{_rate(rate)} errors/min for {above} polls in a row, above the limit of "
                 f"{limit:g} (before: {_rate(before.baseline)})",
             )
-    watched.seconds = clock.now() - start
+    watched.seconds = time.monotonic() - start
     reporter.live(None)
     if watched.healthy:
         reporter.info(
