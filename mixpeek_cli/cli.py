@@ -143,10 +143,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 def build_command(name: str) -> Any:
-    """The click command typer makes for ``name``, with our plain coercion primed."""
+    """The click command typer makes for ``name``."""
     from typer.main import get_command
-
-    from mixpeek_cli.commands.params import prime
 
     module, attribute, summary = COMMANDS[name]
     target = getattr(importlib.import_module(module), attribute)
@@ -160,9 +158,7 @@ def build_command(name: str) -> Any:
         # The summary lives here only; the command's docstring says the rest.
         details = inspect.cleandoc(target.__doc__ or "")
         parent.command(name, help=f"{summary}\n\n{details}" if details else summary)(target)
-    command = get_command(parent).commands[name]  # type: ignore[attr-defined]
-    prime(command)
-    return command
+    return get_command(parent).commands[name]  # type: ignore[attr-defined]
 
 
 class LazyGroup(TyperGroup):
@@ -192,15 +188,12 @@ class LazyGroup(TyperGroup):
             formatter.write_dl(rows)
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        from mixpeek_cli.commands.params import prime
-
         # The root sees every argument of the run, the sub-command's too; its context's
         # meta is shared with the sub-commands' contexts.
         before_dashes = args[: args.index("--")] if "--" in args else args
         ctx.meta[_JSON_KEY] = "--json" in before_dashes
         if "--watch" in before_dashes:
             args = with_watch_default(args)
-        prime(self)  # the root's own options (--help, completion) are plain flags too
         with _usage_errors_as_json(ctx):
             return super().parse_args(ctx, args)
 
