@@ -105,8 +105,7 @@ def create(
     check_slug(slug)
     root = check_directory(Path(".")) if link else None  # before anything is sent
     body = {"slug": slug, "meta": {"title": title if title is not None else slug}}
-    _, client = run.client(app=False)
-    with client as api:
+    with run.api(app=False) as (_, api):
         try:
             created = create_app(api, body)
         except MixpeekError as exc:

@@ -41,8 +41,7 @@ def list_secrets(run: Run) -> dict[str, Any]:
     """List the secrets' names, one a line (the service never gives their values)."""
     from mixpeek_cli.service.build_config import secret_names_of
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         names = secret_names_of(api.get_app(app_id))
     return {"app_id": app_id, "secrets": names}
 
@@ -92,8 +91,7 @@ def rm_secrets(
     for key in keys:
         _check_name(key)
     refuse_without_terminal(yes, "rm removes secrets")
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         names = secret_names_of(api.get_app(app_id))
         present = [key for key in dict.fromkeys(keys) if key in names]
         for key in keys:

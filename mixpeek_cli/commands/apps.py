@@ -38,24 +38,9 @@ def app_row(app: AppInfo, base_url: str) -> dict[str, str | None]:
 
 
 def _show_apps(run: Run, listed: dict[str, Any]) -> str | None:
-    rows = listed["apps"]
-    if not rows:
-        run.reporter.info("no apps yet: create one in the Mixpeek dashboard (Canvas)")
-        return None
-    if not sys.stdout.isatty():
-        return "\n".join("\t".join(cell(row[k]) for k in COLUMNS) for row in rows)
-    from rich.console import Console as Out
-    from rich.table import Table
-    from rich.text import Text
-
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("APP ID", "SLUG", "TITLE", "URL"):
-        table.add_column(column)
-    for row in rows:
-        # Text, not a str: a str cell is read as markup ("[link=...]" makes a link).
-        table.add_row(*(Text(cell(row[k])) for k in COLUMNS))
-    Out(highlight=False).print(table)
-    return None
+    rows = [[app[k] for k in COLUMNS] for app in listed["apps"]]
+    empty = "no apps yet: create one with `mixpeek apps create SLUG`"
+    return run.rows(("APP ID", "SLUG", "TITLE", "URL"), rows, empty=empty)
 
 
 @apps_app.command("list")
@@ -85,8 +70,7 @@ def cell(value: str | None) -> str:
 def fetch_apps(run: Run, *, search: str | None = None) -> list[dict[str, str | None]]:
     """Every app the key can see (``search``: whose name holds it), as rows (no app id is
     needed for this call)."""
-    _, client = run.client(app=False)
-    with client as api:
+    with run.api(app=False) as (_, api):
         rows = [app_row(app, run.settings.base_url) for app in api.list_apps(search=search)]
     for row in rows:
         if row["slug"] is not None and row["url"] is None:
@@ -111,8 +95,7 @@ def open_app(
     from mixpeek_cli.errors import ApiError
     from mixpeek_cli.service.urls import app_site_url
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         app = api.get_app(app_id)
     environment = run.settings.environment
     url = app_site_url(run.settings.base_url, app.slug, app.url, environment)

@@ -24,7 +24,7 @@ LOCAL_APP_ID = "local-app"
 LOCAL_API_KEY = "local-emulator-key"
 
 
-@command(app=True, environment=True, poll_interval=True)
+@command(app=True, environment=True, poll_interval=True, watch=True)
 def deploy(
     run: Run,
     path: options.PathArg = Path("."),
@@ -64,10 +64,6 @@ def deploy(
     output_dir: options.OutputDir = None,
     no_build: options.NoBuild = False,
     no_bundle_check: options.NoBundleCheck = False,
-    watch: watching.Watch = None,
-    watch_interval: watching.WatchInterval = None,
-    max_error_rate: watching.MaxErrorRate = None,
-    rollback_on_failure: watching.RollbackOnFailure = False,
 ) -> int:
     """With a build command it runs first; with an output directory, that directory's
     contents are what ships (a built frontend's dist/, build/ or out/). With neither set
@@ -84,9 +80,7 @@ def deploy(
 
     root = check_directory(path)
     settings = run.resolve(root, build_command=build_command, output_dir=output_dir)
-    plan = watching.watch_plan(
-        watch, watch_interval, max_error_rate, rollback_on_failure, follows=wait and not dry_run
-    )
+    plan = run.watch_plan(follows=wait and not dry_run)
     request = DeployRequest(
         path=root,
         message=message,

@@ -166,8 +166,7 @@ def _remote(run: Run, settings: Settings) -> tuple[dict[str, str], str | None]:
         run.reporter.info(f"no {missing}: the app's env vars are not read (local files only)")
         return {}, None
     try:
-        app_id, client = run.client()
-        with client as api:
+        with run.api() as (app_id, api):
             info = api.get_app(app_id, quiet=True)
     except MixpeekError as exc:
         run.reporter.warn(

@@ -59,16 +59,12 @@ def domain_name(text: str) -> str:
 
 
 def _domains_shown(run: Run, listed: dict[str, Any]) -> str | None:
-    from mixpeek_cli.commands.table import show_rows
-
     rows = [
         (d["domain"], d["status"], "yes" if d["is_primary"] else "", d["verified_at"])
         for d in listed["domains"]
     ]
-    if not rows:
-        run.reporter.info("no custom domains yet: add one with `mixpeek domains add DOMAIN`")
-        return None
-    return show_rows(("DOMAIN", "STATUS", "PRIMARY", "VERIFIED"), rows)
+    empty = "no custom domains yet: add one with `mixpeek domains add DOMAIN`"
+    return run.rows(("DOMAIN", "STATUS", "PRIMARY", "VERIFIED"), rows, empty=empty)
 
 
 @domains_app.command("list")
@@ -77,17 +73,14 @@ def list_domains(run: Run) -> dict[str, Any]:
     """List the app's custom domains: status, primary, when verified (a table on a terminal)."""
     from mixpeek_cli.service import domains
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         found = domains.list_domains(api, app_id)
     return {"app_id": app_id, "domains": [domain.to_json() for domain in found]}
 
 
 def _records_shown(run: Run, added: dict[str, Any]) -> str | None:
-    from mixpeek_cli.commands.table import show_rows
-
     rows = [(r["type"], r["name"], r["value"]) for r in added["records"]]
-    return show_rows(("TYPE", "NAME", "VALUE"), rows)
+    return run.rows(("TYPE", "NAME", "VALUE"), rows, empty="the service named no DNS records")
 
 
 @domains_app.command("add")
@@ -105,8 +98,7 @@ def add(
     from mixpeek_cli.service import domains
 
     name = domain_name(domain)
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         added = domains.add_domain(api, app_id, name, primary=primary)
     records = added.records()
     missing = [str(r["type"]) for r in records if r["value"] is None]
@@ -153,8 +145,7 @@ def verify(
     from mixpeek_cli.service import domains
 
     name = domain_name(domain)
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         found = domains.verify_domain(api, app_id, name)
         run.reporter.info(f"{found.domain}: {found.status}")
         seen = {found.status.lower()}
@@ -229,8 +220,7 @@ def remove(run: Run, domain: DomainArg, yes: Yes = False) -> dict[str, Any]:
     name = domain_name(domain)
     app_id = run.settings.require_remote()[0]
     refuse_without_terminal(yes, f"domains rm takes {name} off app {app_id}")
-    _, client = run.client()
-    with client as api:
+    with run.api() as (_, api):
         if not confirmed(yes, f"Take {name} off app {app_id}? It stops serving the app."):
             run.reporter.info("nothing was removed")
             return {"app_id": app_id, "domain": name, "removed": False}

@@ -44,8 +44,7 @@ def pull(
     from mixpeek_cli.config.dotenv_file import format_dotenv
     from mixpeek_cli.service.build_config import PROXY_KEY, env_vars_of
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         current = env_vars_of(api.get_app(app_id))
     written = {k: v for k, v in current.items() if k != PROXY_KEY}
     header = f"The env vars of app {app_id} (mixpeek env pull): public, in every page."
@@ -89,8 +88,7 @@ def push(
         )
     refuse_secrets(changes, force)
     refuse_without_terminal(yes, "push changes env vars")
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         current = current_env_vars(api, app_id)
         added = [k for k in changes if k not in current]
         changed = [k for k in changes if k in current and current[k] != changes[k]]

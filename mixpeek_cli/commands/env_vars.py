@@ -47,8 +47,7 @@ def list_env(run: Run) -> dict[str, Any]:
     (MIXPEEK_API_KEY's value is shown as ***)."""
     from mixpeek_cli.service.build_config import env_vars_of, masked_env_vars
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         current = env_vars_of(api.get_app(app_id))
     return {"app_id": app_id, "env_vars": masked_env_vars(current)}
 
@@ -110,8 +109,7 @@ def rm_env(
     for key in keys:
         check_name(key)
     refuse_without_terminal(yes, "rm removes env vars")
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         current = current_env_vars(api, app_id)
         present = [key for key in dict.fromkeys(keys) if key in current]
         for key in keys:

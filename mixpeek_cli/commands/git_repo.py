@@ -155,8 +155,7 @@ def status(run: Run) -> dict[str, Any]:
     """Show the repository and branch the app deploys from (nothing on stdout when none)."""
     from mixpeek_cli.service import repo
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         found = repo.connected_repo(api, app_id)
     if found.repo_url is None:
         run.reporter.info(f"app {app_id} is connected to no repository: mixpeek git connect")
@@ -181,8 +180,7 @@ def disconnect(run: Run, yes: Yes = False) -> dict[str, Any]:
 
     app_id = run.settings.require_remote()[0]
     refuse_without_terminal(yes, f"git disconnect stops pushes deploying app {app_id}")
-    _, client = run.client()
-    with client as api:
+    with run.api() as (_, api):
         found = repo.connected_repo(api, app_id)
         shown = {"app_id": app_id, "repo_url": found.repo_url, "disconnected": False}
         if found.repo_url is None:

@@ -31,7 +31,7 @@ Block = Annotated[
 
 
 @hooks_app.command()
-@command(render=lambda run, done: done["hook"])
+@command(watch=True, render=lambda run, done: done["hook"])
 def install(
     run: Run,
     path: Annotated[
@@ -44,10 +44,6 @@ def install(
         bool,
         typer.Option("--chain", help="Keep a pre-push hook already there and run it first."),
     ] = False,
-    watch: watching.Watch = None,
-    watch_interval: watching.WatchInterval = None,
-    max_error_rate: watching.MaxErrorRate = None,
-    rollback_on_failure: watching.RollbackOnFailure = False,
 ) -> dict[str, Any]:
     """Write a pre-push hook that deploys each push of BRANCH with `mixpeek deploy --ref`
     (and, with --watch, watches it as `mixpeek deploy --watch` does)."""
@@ -59,14 +55,14 @@ def install(
     root = check_directory(path)
     if environment is not None:
         check_environment(environment)
-    plan = watching.watch_plan(
-        watch, watch_interval, max_error_rate, rollback_on_failure, follows=True
-    )
-    watch_args = [] if watch is None else ["--watch", watch]
+    plan = run.watch_plan(follows=True)
+    flags = run.flags
+    watch_args = [] if flags.watch is None else ["--watch", flags.watch]
     if plan is not None:
-        watch_args += [] if watch_interval is None else ["--watch-interval", f"{watch_interval:g}"]
-        watch_args += [] if max_error_rate is None else ["--max-error-rate", f"{max_error_rate:g}"]
-        watch_args += ["--rollback-on-failure"] if rollback_on_failure else []
+        interval, limit = flags.watch_interval, flags.max_error_rate
+        watch_args += [] if interval is None else ["--watch-interval", f"{interval:g}"]
+        watch_args += [] if limit is None else ["--max-error-rate", f"{limit:g}"]
+        watch_args += ["--rollback-on-failure"] if flags.rollback_on_failure else []
     paths = hook_paths(root)
     chosen = branch or current_branch(root)
     if not chosen:
@@ -128,7 +124,8 @@ def uninstall(
 
 
 @hooks_app.command("pre-push")
-@command(plain=True)  # no --api-key: the run masks the environment's key and the stored one
+# No --api-key: the run masks the environment's key and the stored one.
+@command(plain=True, watch=True)
 def pre_push(
     run: Run,
     remote: Annotated[str | None, typer.Argument(help="Set by git: the remote's name.")] = None,
@@ -139,10 +136,6 @@ def pre_push(
     ] = Path("."),
     environment: options.Environment = None,
     block: Block = True,
-    watch: watching.Watch = None,
-    watch_interval: watching.WatchInterval = None,
-    max_error_rate: watching.MaxErrorRate = None,
-    rollback_on_failure: watching.RollbackOnFailure = False,
 ) -> int:
     """What the hook runs: read git's pre-push stdin and deploy the pushed commit.
 
@@ -162,9 +155,7 @@ def pre_push(
     )
     from mixpeek_cli.git.tree import clean_git_env
 
-    plan = watching.watch_plan(
-        watch, watch_interval, max_error_rate, rollback_on_failure, follows=True
-    )
+    plan = run.watch_plan(follows=True)
     # git exports GIT_DIR & co. to hooks; every git call below (GitPython's included)
     # finds the repository from the app's path instead.
     env = clean_git_env()

@@ -11,25 +11,27 @@ the command's renderer makes of it. Settings and the API client are made on firs
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from mixpeek_cli.commands import options
+from mixpeek_cli.commands import options, watching
 from mixpeek_cli.commands.keys import key_redactor
 from mixpeek_cli.output.runner import Output, run_command
 from mixpeek_cli.printable import printable, printable_json
 
 if TYPE_CHECKING:
     from mixpeek_cli.config.settings import Settings
+    from mixpeek_cli.deploy.watch import WatchPlan
     from mixpeek_cli.output.console import Console
     from mixpeek_cli.output.reporter import Reporter
     from mixpeek_cli.service.client import ApiClient
@@ -37,6 +39,10 @@ if TYPE_CHECKING:
 # The shared flags, in the order --help lists them (after the command's own), with their
 # defaults. A command takes the output ones always and the settings ones it asks for.
 _SHARED: tuple[tuple[str, Any, Any], ...] = (
+    ("watch", watching.Watch, None),
+    ("watch_interval", watching.WatchInterval, None),
+    ("max_error_rate", watching.MaxErrorRate, None),
+    ("rollback_on_failure", watching.RollbackOnFailure, False),
     ("app", options.AppId, None),
     ("environment", options.Environment, None),
     ("api_key", options.ApiKey, None),
@@ -49,12 +55,17 @@ _SHARED: tuple[tuple[str, Any, Any], ...] = (
     ("verbose", options.Verbose, False),
 )
 _REMOTE = ("api_key", "base_url", "namespace", "timeout")
+_WATCH = ("watch", "watch_interval", "max_error_rate", "rollback_on_failure")
 
 
 @dataclass(frozen=True)
 class Flags:
     """The shared flags' values; those a command does not take stay unset."""
 
+    watch: str | None = None
+    watch_interval: float | None = None
+    max_error_rate: float | None = None
+    rollback_on_failure: bool = False
     app: str | None = None
     environment: str | None = None
     api_key: str | None = None
@@ -134,6 +145,18 @@ class Run:
         """The settings for the current directory, unless :meth:`resolve` chose a root."""
         return self._settings or self.resolve()
 
+    def watch_plan(self, *, follows: bool) -> WatchPlan | None:
+        """What the watch flags ask for (None: no --watch); exit 2 for flags that cannot
+        be met. ``follows``: the command follows the new version until it is final."""
+        flags = self.flags
+        return watching.watch_plan(
+            flags.watch,
+            flags.watch_interval,
+            flags.max_error_rate,
+            flags.rollback_on_failure,
+            follows=follows,
+        )
+
     @functools.cached_property
     def trace(self) -> Callable[[str], None] | None:
         """Where ``--verbose`` HTTP lines go (None without it)."""
@@ -147,6 +170,25 @@ class Run:
         app_id, _ = self.settings.require_remote(app=app)
         # The reporter tells retries as a deploy's stages do (and not at all with --quiet).
         return app_id, client_for(self.settings, self.trace, self.reporter.warn, app=app)
+
+    @contextlib.contextmanager
+    def api(self, *, app: bool = True) -> Iterator[tuple[str, ApiClient]]:
+        """:meth:`client`, open for the ``with`` block: ``with run.api() as (app_id, api)``."""
+        app_id, client = self.client(app=app)
+        with client as api:
+            yield app_id, api
+
+    def rows(
+        self, headers: Sequence[str], rows: Sequence[Sequence[object]], *, empty: str
+    ) -> str | None:
+        """A renderer's table (:func:`~mixpeek_cli.commands.table.show_rows`); with no
+        rows, nothing on stdout and ``empty`` on stderr (say what to do next)."""
+        from mixpeek_cli.commands.table import show_rows
+
+        if not rows:
+            self.reporter.info(empty)
+            return None
+        return show_rows(headers, rows)
 
     def say(self, line: str) -> None:
         """One line for people on stderr, shown as text (it may quote a server)."""
@@ -175,6 +217,7 @@ def command(
     app: bool = False,
     environment: bool = False,
     poll_interval: bool = False,
+    watch: bool = False,
     render: Renderer | None = None,
     plain: bool = False,
     json_only: bool = False,
@@ -183,6 +226,7 @@ def command(
 
     ``remote``: it calls the API (``--api-key --base-url --namespace --timeout``);
     ``app``, ``environment``, ``poll_interval``: those settings flags too (remote).
+    ``watch``: the safety net's flags (``--watch`` ..., :meth:`Run.watch_plan`).
     ``render(run, data)``: the text for people on stdout (None: nothing), when not
     ``--json``. ``plain``: whole lines, no colour (git hooks). ``json_only``: ``--json``
     without ``-q``/``-v``.
@@ -190,6 +234,7 @@ def command(
     remote = remote or app or environment or poll_interval
     wanted = {"app": app, "environment": environment, "poll_interval": poll_interval}
     wanted.update(dict.fromkeys(_REMOTE, remote))
+    wanted.update(dict.fromkeys(_WATCH, watch))
     wanted.update(quiet=not json_only, verbose=not json_only)
     names = [name for name, _, _ in _SHARED if wanted.get(name, True)]
 

@@ -53,8 +53,7 @@ def logs(
             hint="drop --follow, or --json",
         )
     hours = app_logs.since_hours(since)
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         if follow:
             try:
                 app_logs.follow(

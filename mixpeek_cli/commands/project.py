@@ -249,7 +249,7 @@ def _pick_app(run: Run) -> str:
     rows = fetch_apps(run)
     if not rows:
         raise UsageError(
-            "your key sees no apps yet", hint="create one in the Mixpeek dashboard (Canvas)"
+            "your key sees no apps yet", hint="create one: mixpeek apps create SLUG --link"
         )
     for number, row in enumerate(rows, start=1):
         title = f" ({row['title']})" if row["title"] and row["title"] != row["app_id"] else ""

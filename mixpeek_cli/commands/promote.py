@@ -26,15 +26,11 @@ Wait = Annotated[
 ]
 
 
-@command(app=True, poll_interval=True)
+@command(app=True, poll_interval=True, watch=True)
 def promote(
     run: Run,
     yes: Yes = False,
     wait: Wait = True,
-    watch: watching.Watch = None,
-    watch_interval: watching.WatchInterval = None,
-    max_error_rate: watching.MaxErrorRate = None,
-    rollback_on_failure: watching.RollbackOnFailure = False,
 ) -> int:
     """Shows what staging and production serve, asks on a terminal, then promotes and
     follows it like a deploy and prints the production URL. Without a terminal (scripts,
@@ -48,14 +44,11 @@ def promote(
     from mixpeek_cli.deploy.restore import RestoreResult, restore_and_follow
     from mixpeek_cli.history.live import find_live
 
-    plan = watching.watch_plan(
-        watch, watch_interval, max_error_rate, rollback_on_failure, follows=wait
-    )
+    plan = run.watch_plan(follows=wait)
     asking = not yes
     refuse_without_terminal(yes, "promote changes what production serves")
     settings = run.settings
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         app = api.get_app(app_id)
         records = api.list_versions(app_id)
         live = find_live(api, app_id, records, app=app)

@@ -41,8 +41,7 @@ def stats(
     from mixpeek_cli.commands.stats_view import rating
     from mixpeek_cli.service import analytics
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         seen = analytics.analytics(api, app_id, hours)
         rate = analytics.error_rate(api, app_id, minutes)
     return {

@@ -28,17 +28,13 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 
 def _members_shown(run: Run, listed: dict[str, Any]) -> str | None:
-    from mixpeek_cli.commands.table import show_rows
     from mixpeek_cli.service.team import role_name
 
     rows = [
         (m["user_id"], m["email"], m["name"], role_name(m["role"]), m["joined_at"])
         for m in listed["members"]
     ]
-    if not rows:
-        run.reporter.info("no members listed")
-        return None
-    return show_rows(("USER ID", "EMAIL", "NAME", "ROLE", "JOINED"), rows)
+    return run.rows(("USER ID", "EMAIL", "NAME", "ROLE", "JOINED"), rows, empty="no members listed")
 
 
 @team_app.command("list")
@@ -47,8 +43,7 @@ def list_members(run: Run) -> dict[str, Any]:
     """List the app's members: user id, email, name, role, when they joined."""
     from mixpeek_cli.service import team
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         members = team.list_members(api, app_id)
     return {"app_id": app_id, "members": [member.to_json() for member in members]}
 
@@ -69,8 +64,7 @@ def invite(
     if not _EMAIL.fullmatch(address):
         raise UsageError(f"{email!r} is not an email address", hint="e.g. ada@example.com")
     role = team.ROLES["admin" if admin else "member"]
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         sent = team.invite(api, app_id, address, role)
     run.reporter.info(
         f"invited {sent.email_address or address} as {team.role_name(sent.role or role)} "
@@ -80,7 +74,6 @@ def invite(
 
 
 def _invitations_shown(run: Run, listed: dict[str, Any]) -> str | None:
-    from mixpeek_cli.commands.table import show_rows
     from mixpeek_cli.service.team import role_name
 
     if listed["revoked"] is not None:
@@ -89,10 +82,8 @@ def _invitations_shown(run: Run, listed: dict[str, Any]) -> str | None:
         (i["invitation_id"], i["email_address"], role_name(i["role"]), i["status"], i["created_at"])
         for i in listed["invitations"]
     ]
-    if not rows:
-        run.reporter.info("no invitations")
-        return None
-    return show_rows(("INVITATION ID", "EMAIL", "ROLE", "STATUS", "CREATED"), rows)
+    headers = ("INVITATION ID", "EMAIL", "ROLE", "STATUS", "CREATED")
+    return run.rows(headers, rows, empty="no invitations")
 
 
 @team_app.command("invitations")
@@ -107,8 +98,7 @@ def invitations(
     """List the app's invitations; with --revoke ID, revoke one (inviting again undoes it)."""
     from mixpeek_cli.service import team
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         if revoke is not None:
             team.revoke_invitation(api, app_id, revoke.strip())
             run.reporter.info(f"revoked invitation {revoke.strip()}")
@@ -156,8 +146,7 @@ def remove(run: Run, user: UserArg, yes: Yes = False) -> dict[str, Any]:
 
     app_id = run.settings.require_remote()[0]
     refuse_without_terminal(yes, f"team rm takes {user.strip()} off app {app_id}'s team")
-    _, client = run.client()
-    with client as api:
+    with run.api() as (_, api):
         member = find_member(api, app_id, user)
         shown = {"app_id": app_id, "user_id": member.user_id, "email": member.email}
         if not confirmed(yes, f"Remove {_who(member)} from app {app_id}'s team?"):
@@ -182,8 +171,7 @@ def role(
     wanted = team.ROLES.get(new_role.strip().lower())
     if wanted is None:
         raise UsageError(f"{new_role!r} is not a role", hint="give admin or member")
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         member = find_member(api, app_id, user)
         changed = team.set_role(api, app_id, member.user_id, wanted)
     run.reporter.info(f"{_who(member)} is now {team.role_name(changed.role or wanted)}")

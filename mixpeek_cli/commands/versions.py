@@ -98,8 +98,7 @@ def list_versions(
         raise UsageError(f"invalid --limit {limit}", hint="give a number from 1 to 1000")
     from mixpeek_cli.history.live import find_live
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         records = api.list_versions(app_id)
         live = find_live(api, app_id, records)
     if environment is not None:
@@ -215,8 +214,7 @@ def diff(
     """Show what changed from version A to version B: files added, removed and modified
     (with their size change) and a summary; with --source, the source files' unified diff."""
     first, second = _pair(versions)
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         changes = _diff_of_known(api, app_id, first, second)
     if source and not run.output.json:
         _print_source(changes, run.reporter)
@@ -361,8 +359,7 @@ def download(
     from mixpeek_cli.errors import MixpeekError, UsageError
     from mixpeek_cli.history.download import download_zip, extract_safely
 
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         target = output_file
         if target is None:
             from mixpeek_cli.service.urls import valid_slug
@@ -444,8 +441,7 @@ def restore_version(run: Run, version: int | None, *, yes: bool, wait: bool) -> 
 
     settings = run.settings
     environment = settings.environment
-    app_id, client = run.client()
-    with client as api:
+    with run.api() as (app_id, api):
         records = api.list_versions(app_id)
         live = find_live(api, app_id, records, wanted=(environment,))
         current: VersionRecord | None
