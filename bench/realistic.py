@@ -41,6 +41,7 @@ from common import (
 
 SWITCHES = [PYTHON, str(HERE / "switches.py")]
 ZIPFILE_REF = [PYTHON, str(HERE / "zipfile_ref.py")]
+WITHOUT_CLI = [PYTHON, str(HERE / "without_cli.py")]
 ONE_CORE = ["taskset", "-c", "0"]
 _ROUND = itertools.count()  # numbers each run's own cache directory
 
@@ -177,6 +178,9 @@ def bench_four_inputs(items: Sequence[Sized], out: Path, runs: int) -> tuple[lis
             pre = ONE_CORE if one_core else []
             ours_zip, ref_zip, py_zip = out / "ours.zip", out / "zip.zip", out / "zipfile.zip"
             sides = _zip_sides(item.root, pre, ours_zip, ref_zip, py_zip)
+            floor = out / "without-cli.zip"
+            if item.name == "vite":  # where the fixed cost is all there is: no typer at all
+                sides.append(_without_cli_side(item.root, floor))
             times = alternate(sides, runs_for(item, runs))
             ours, ref, py = (median(times[s]) for s in ("mixpeek", "zip", "zipfile"))
             names = file_names(ours_zip)
@@ -208,12 +212,19 @@ def bench_four_inputs(items: Sequence[Sized], out: Path, runs: int) -> tuple[lis
                         ratio,
                         goal[0],
                         goal[1](ratio),
-                        f"zipfile {ms_or_s(py)}; sizes ours/zip/zipfile "
+                        f"zipfile {ms_or_s(py)}; "
+                        + (
+                            f"the same pipeline with no CLI framework (bench/without_cli.py) "
+                            f"{ms_or_s(median(times['no CLI']))}; "
+                            if "no CLI" in times
+                            else ""
+                        )
+                        + "sizes ours/zip/zipfile "
                         + " / ".join(f"{s:.2f}" for s in sizes)
                         + f" MiB; {len(times['mixpeek'])} rounds",
                     )
                 )
-            for path in (ours_zip, ref_zip, py_zip):
+            for path in (ours_zip, ref_zip, py_zip, floor):
                 path.unlink(missing_ok=True)
     section.notes.append(
         "medians, (fastest-slowest); zip sizes: ours / zip's / zipfile's; zip's include"
@@ -234,6 +245,10 @@ def _zip_sides(root: Path, pre: list[str], ours: Path, ref: Path, py: Path) -> l
         ),
         Side("zipfile", lambda: timed([*pre, *ZIPFILE_REF, str(root), str(fresh(py))])),
     ]
+
+
+def _without_cli_side(root: Path, out: Path) -> Side:
+    return Side("no CLI", lambda: timed([*WITHOUT_CLI, str(fresh(out))], cwd=root))
 
 
 # ---------------------------------------------------------------- the emulator
