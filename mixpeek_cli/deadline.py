@@ -30,10 +30,6 @@ class Deadline:
     def expired(self) -> bool:
         return self.clock() >= self.at
 
-    def cap(self, seconds: float) -> float:
-        """``seconds``, or what is left when that is less."""
-        return min(seconds, self.left())
-
     def allows(self, wait: float) -> bool:
         """Whether waiting ``wait`` seconds still ends before the deadline."""
         return self.clock() + wait < self.at

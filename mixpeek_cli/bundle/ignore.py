@@ -487,10 +487,6 @@ class RuleSet:
     key: str = ""  # "": PATH's own rules (load_ignore_rules)
 
 
-def path_rules() -> RuleSet:
-    return RuleSet(load_ignore_rules)
-
-
 def output_rules(project: Path, output_dir: str) -> RuleSet:
     """The rules of ``output_dir`` bundled as its own root (:func:`load_output_rules`)."""
     return RuleSet(

@@ -99,10 +99,6 @@ def local_header(entry: Entry) -> bytes:
     return head + entry.name + extra
 
 
-def local_header_size(name: bytes, zip64: bool) -> int:
-    return _LOCAL.size + len(name) + (20 if zip64 else 0)
-
-
 def central_header(entry: Entry) -> bytes:
     # In the central directory the ZIP64 extra holds exactly the fields set to 0xFFFFFFFF,
     # in the order uncompressed size, compressed size, offset.

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
@@ -32,12 +31,6 @@ _PRIVATE_KEY = re.compile(rb"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?---
 # npm: `_authToken=`, `_auth=`, `_password=`; pypirc: `password =` under a server section.
 _NPM_CREDENTIAL = re.compile(rb"(?m)^\s*(?:[^#;\s][^=]*:)?_(?:authToken|auth|password)\s*=\s*\S")
 _PYPIRC_PASSWORD = re.compile(rb"(?m)^\s*password\s*[=:]\s*\S")
-
-
-@dataclass(frozen=True)
-class SecretFile:
-    path: str
-    reason: str
 
 
 def secret_reason(file: BundleFile) -> str | None:
