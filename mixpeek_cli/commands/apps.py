@@ -16,7 +16,6 @@ import typer
 
 from mixpeek_cli.commands import app_admin, app_show
 from mixpeek_cli.commands.layer import Run, command
-from mixpeek_cli.printable import printable
 
 if TYPE_CHECKING:
     from mixpeek_cli.service.models import AppInfo
@@ -60,11 +59,6 @@ apps_app.command("create")(app_admin.create)
 apps_app.command("show")(app_show.show)
 apps_app.command("rename")(app_admin.rename)
 apps_app.command("delete")(app_admin.delete)
-
-
-def cell(value: str | None) -> str:
-    """A value as one table cell: one line, no tab (the plain listing is tab-separated)."""
-    return printable(" ".join(value.split())) if value else "-"
 
 
 def fetch_apps(run: Run, *, search: str | None = None) -> list[dict[str, str | None]]:
